@@ -1,0 +1,224 @@
+"""Benchmark the policy engine: decision latency, indexing at scale, load time, CLI cold start.
+
+Run: ``make bench`` (or ``.venv/bin/python bench/policy_engine.py``). Prints one table.
+Every timed decision starts from a fresh harness payload dict (adapter + shell parse + rules),
+so no parse result is reused between iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from policy_server.engine.adapters import to_event  # noqa: E402
+from policy_server.engine.compiler import Rule  # noqa: E402
+from policy_server.engine.evaluator import PolicySet  # noqa: E402
+from policy_server.loader import BUNDLED_POLICIES, load_strict  # noqa: E402
+
+CONTEXT = {"home": "/home/dev"}
+FILES = [
+    "src/app.py",
+    "tests/test_api.py",
+    "README.md",
+    "package.json",
+    "pyproject.toml",
+    "lib/util.ts",
+    "docs/index.md",
+]
+BRANCHES = ["feature/login", "fix/timeout-1234", "main", "release/2.3", "chore/deps"]
+TEMPLATES = [
+    "git status && git diff --stat HEAD~{n} -- {f}",
+    "git commit -am 'fix: handle {w} when the cache is cold' && git push origin {b}",
+    "git log --oneline -n {n} --author={w} -- {f} | head -n 20",
+    "git checkout -b {b} && git pull --rebase origin main",
+    "npm run build && npm test -- --coverage --testPathPattern={w}",
+    "python -m pytest -q tests/test_{w}.py -k 'test_{w} and not slow' --maxfail=1",
+    "cat {f} | grep -n '{w}' | sed -e 's/{w}/X/g' | sort | uniq -c",
+    "rm -rf ./build ./dist && mkdir -p build/{w} && cp {f} build/{w}/",
+    "find . -name '*.pyc' -not -path './.venv/*' -delete && ls -la {d}",
+    "curl -fsSL https://api.github.com/repos/acme/{w}/pulls?state=open | jq '.[].title'",
+    "docker compose -f docker-compose.{w}.yml up -d --build && docker compose ps",
+    "kubectl get pods -n {w} -o wide && kubectl logs deploy/{w} --tail={n}",
+    "cd {d} && make test VERBOSE=1 2>&1 | tail -n {n}",
+    "export NODE_ENV=test; npx tsc --noEmit -p tsconfig.json && npx eslint {f}",
+    "sed -i 's/{w}/{w}2/g' {f} && python -m ruff check {f} --fix",
+    "for f in $(git ls-files '*.py'); do python -m black --check \"$f\"; done",
+    "pip install -r requirements.txt && python -c 'import {w}; print({w}.__version__)'",
+    "tar -czf /tmp/{w}-{n}.tgz {d} && ls -lh /tmp/{w}-{n}.tgz",
+    "grep -rn 'TODO({w})' src/ --include='*.py' | wc -l",
+    "bash -c 'cd {d} && ./scripts/check.sh --fast --name {w}'",
+]
+WORDS = [
+    "parser",
+    "billing",
+    "auth",
+    "cache",
+    "router",
+    "worker",
+    "search",
+    "metrics",
+    "users",
+    "orders",
+]
+DIRS = ["src", "services/api", "packages/web", "infra/terraform", "."]
+
+
+def corpus(size: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(size):
+        template = TEMPLATES[i % len(TEMPLATES)]
+        out.append(
+            template.format(
+                n=rng.randint(1, 500),
+                f=rng.choice(FILES),
+                b=rng.choice(BRANCHES),
+                w=rng.choice(WORDS),
+                d=rng.choice(DIRS),
+            )
+        )
+    return out
+
+
+def payload(command: str) -> dict[str, Any]:
+    return {
+        "session_id": "bench",
+        "cwd": "/home/dev/project",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": command},
+    }
+
+
+def time_decisions(policies: PolicySet, commands: list[str], rounds: int) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        for command in commands:
+            data = payload(command)
+            start = time.perf_counter_ns()
+            policies.evaluate(to_event(data, "claude-code", CONTEXT))
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    return samples
+
+
+def synthetic_pack(size: int, seed: int = 11) -> PolicySet:
+    """``size`` rules over many programs, each with regexes, like a large organisation's pack."""
+    rng = random.Random(seed)
+    programs = [f"tool{i}" for i in range(size // 4)] + [
+        "git",
+        "rm",
+        "curl",
+        "npm",
+        "docker",
+        "kubectl",
+    ]
+    rules = []
+    for i in range(size):
+        program = rng.choice(programs)
+        rules.append(
+            Rule(
+                {
+                    "id": f"synthetic.r{i}",
+                    "decision": rng.choice(["deny", "ask"]),
+                    "reason": "synthetic",
+                    "tools": "Bash",
+                    "when": {
+                        "command": {
+                            "program": program,
+                            "text": [rf"--opt{i}\b", rf"secret-{i}-[a-f0-9]+"],
+                        }
+                    },
+                },
+                index=i,
+            )
+        )
+    return PolicySet(rules)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def cold_start(runs: int) -> list[float]:
+    reins = ROOT / ".venv" / "bin" / "reins"
+    command = [str(reins)] if reins.exists() else [sys.executable, "-m", "reins.cli"]
+    data = json.dumps(payload("git push --force origin main")).encode()
+    walls = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([*command, "policy", "eval"], input=data, capture_output=True, check=True)
+        walls.append((time.perf_counter() - start) * 1000)
+    return walls
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000, help="corpus size (default 1000)")
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the corpus (default 5)")
+    parser.add_argument(
+        "--cold-runs", type=int, default=5, help="CLI cold starts to time (default 5)"
+    )
+    args = parser.parse_args()
+
+    loads = []
+    for _ in range(5):
+        start = time.perf_counter()
+        pack = load_strict(BUNDLED_POLICIES)
+        loads.append((time.perf_counter() - start) * 1000)
+    default = pack.policies
+    commands = corpus(args.events)
+    mean_len = statistics.mean(len(c) for c in commands)
+    time_decisions(default, commands[:200], 1)  # warm the regex caches of both packs alike
+    big = synthetic_pack(1000)
+    time_decisions(big, commands[:200], 1)
+    # Interleave the two packs round by round so machine noise hits both equally.
+    default_samples: list[float] = []
+    big_samples: list[float] = []
+    for _ in range(args.rounds):
+        default_samples += time_decisions(default, commands, 1)
+        big_samples += time_decisions(big, commands, 1)
+    walls = cold_start(args.cold_runs)
+
+    rows = [
+        ("default pack decision p50", f"{percentile(default_samples, 0.50):.1f} µs", "≤ 50 µs"),
+        ("default pack decision p99", f"{percentile(default_samples, 0.99):.1f} µs", "≤ 200 µs"),
+        ("default pack decision mean", f"{statistics.mean(default_samples):.1f} µs", ""),
+        ("1,000-rule pack decision p50", f"{percentile(big_samples, 0.50):.1f} µs", "indexed"),
+        ("1,000-rule pack decision p99", f"{percentile(big_samples, 0.99):.1f} µs", ""),
+        (
+            "load + compile default pack (median of 5)",
+            f"{statistics.median(loads):.1f} ms",
+            "≤ 200 ms",
+        ),
+        ("load + compile default pack (first, cold)", f"{loads[0]:.1f} ms", ""),
+        (
+            f"`reins policy eval` cold start (median of {len(walls)})",
+            f"{statistics.median(walls):.0f} ms",
+            "report",
+        ),
+    ]
+    print(
+        f"corpus: {len(commands)} Bash PreToolUse events, mean command length {mean_len:.0f} chars, "
+        f"{args.rounds} rounds; default pack: {len(default.rules)} rules; synthetic pack: {len(big.rules)} rules"
+    )
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>10}  target")
+    print(f"{'-' * width}  {'-' * 10}  ------")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>10}  {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

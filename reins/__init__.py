@@ -1,0 +1,1 @@
+"""The ``reins`` command: one entry point whose verbs come from each package."""
