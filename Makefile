@@ -14,13 +14,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The policy server and the gateway are not built yet (issues #3 and #7); until then `make run`
-# checks the policy pack and shows the engine deciding, so it still proves the install works.
+# Starts the policy server on 127.0.0.1:8700 with var/reins.db and the bundled policies.
+# The gateway (issue #7) and the one-line installer (issue #4) are not built yet.
 run: $(STAMP)
-	$(BIN)/reins policy lint
 	$(BIN)/reins policy test
-	@echo '{"hook_event_name":"PreToolUse","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"git push --force origin main"}}' | $(BIN)/reins policy eval
-	@echo "reins: policy server and gateway are not part of this build yet; see README 'Status'."
+	@echo "reins: create a token in another shell: $(BIN)/reins token create --user $$USER --role developer"
+	$(BIN)/reins serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,7 +29,9 @@ e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e || test $$? -eq 5
 
 bench: $(STAMP)
-	$(BIN)/python bench/policy_engine.py
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/server.py --workers 1
+	$(BIN)/python bench/server.py --workers 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,6 +22,28 @@ EXIT_USAGE = 2
 
 
 def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the policy server",
+        description="Run the policy server (gunicorn, gevent workers): hook decisions, audit log, bundle, metrics.",
+    )
+    serve.add_argument("--host", help="listen address (env REINS_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (env REINS_PORT, default 8700)")
+    serve.add_argument(
+        "--db", metavar="PATH", help="the store, a SQLite file (env REINS_DB, default var/reins.db)"
+    )
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (env REINS_WORKERS, default one per core)"
+    )
+    serve.add_argument(
+        "--fail-mode",
+        dest="fail_mode",
+        choices=["auto", "open", "closed"],
+        help="answer when an event cannot be audited (default auto: closed for scheduled runs)",
+    )
+    _common(serve)
+    serve.set_defaults(func=cmd_serve)
+
     policy = subparsers.add_parser(
         "policy",
         help="lint, test, evaluate and explain policies",
@@ -110,6 +132,25 @@ def policy_dir(args: argparse.Namespace) -> Path:
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"reins: {message}", file=sys.stderr)
     return code
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .live_policies import PolicyStartError
+    from .serve import default_workers, run
+    from .store import StoreError
+
+    keys = ("host", "port", "db", "workers", "fail_mode", "policies", "config")
+    try:
+        settings = config.load({k: getattr(args, k, None) for k in keys})
+    except config.ConfigError as exc:
+        return _fail(str(exc))
+    settings["policies"] = str(policy_dir(args))
+    settings["metrics_dir"] = str(Path(settings["db"]).parent / f"metrics-{settings['port']}")
+    try:
+        run(settings, settings["workers"] or default_workers())
+    except (StoreError, PolicyStartError) as exc:
+        return _fail(str(exc))
+    return 0
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

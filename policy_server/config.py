@@ -36,10 +36,20 @@ def _port(value: Any) -> int:
     return port
 
 
-def _decision(value: Any) -> str:
-    if value not in ("allow", "deny", "ask"):
-        raise ValueError("not one of allow, deny, ask")
-    return str(value)
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"not one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _workers(value: Any) -> int:
+    workers = int(value)
+    if not 1 <= workers <= 64:
+        raise ValueError("not between 1 and 64")
+    return workers
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -50,6 +60,27 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", str, "127.0.0.1", "REINS_HOST", "address the server listens on"),
     Setting("port", _port, 8700, "REINS_PORT", "port the server listens on"),
+    Setting(
+        "workers",
+        _workers,
+        None,
+        "REINS_WORKERS",
+        "server worker processes (default: one per core)",
+    ),
+    Setting(
+        "fail_mode",
+        _choice("auto", "open", "closed"),
+        "auto",
+        "REINS_FAIL_MODE",
+        "what a hook is told when its event cannot be audited: auto (closed for scheduled runs), open or closed",
+    ),
+    Setting(
+        "log_level",
+        _choice("debug", "info", "warning", "error"),
+        "info",
+        "REINS_LOG_LEVEL",
+        "server log level",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

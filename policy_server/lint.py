@@ -122,18 +122,28 @@ def _never_matches(rule: Rule) -> Iterable[Problem]:
             yield _problem(
                 rule, "condition `prompt` only applies to UserPromptSubmit; add it to `events`"
             )
-    flags = (
-        (spec.get("when") or {}).get("command", {}).get("flags", {})
-        if isinstance(spec.get("when"), dict)
-        else {}
-    )
-    if isinstance(flags, dict):
+    for command in _command_specs(spec.get("when")):
+        flags = command.get("flags")
+        if not isinstance(flags, dict):
+            continue
         both = set(_as_list(flags.get("all"))) & set(_as_list(flags.get("none")))
         if both:
             yield _problem(
                 rule,
                 f"flags {sorted(both)} are both required and forbidden; the rule can never match",
             )
+
+
+def _command_specs(when: Any) -> Iterable[dict[str, Any]]:
+    """Every ``command:`` mapping in a ``when`` tree, under all/any/not too."""
+    if not isinstance(when, dict):
+        return
+    if isinstance(when.get("command"), dict):
+        yield when["command"]
+    for key in ("all", "any"):
+        for part in when.get(key) or []:
+            yield from _command_specs(part)
+    yield from _command_specs(when.get("not"))
 
 
 def _as_list(value: Any) -> list[str]:

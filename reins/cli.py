@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute verbs, in the order their verbs appear in ``reins --help``.
-VERB_PROVIDERS = ("policy_server.cli",)
+VERB_PROVIDERS = ("policy_server.cli", "policy_server.tokens_cli", "policy_server.audit.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ lookup; regexes and path globs run only for commands that got that far.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .conditions import (
     HOST_ARG_PROGRAMS,
@@ -14,6 +14,7 @@ from .conditions import (
     KeyPath,
     Names,
     RuleError,
+    analysis_of,
     as_list,
     canonical_flags,
     command_hosts,
@@ -24,7 +25,7 @@ from .conditions import (
     globs_match,
 )
 from .events import Event
-from .paths import is_at_or_above
+from .paths import ProtectedPaths
 from .shell import Command
 
 CommandCheck = Callable[[Command, Event], bool]
@@ -32,18 +33,22 @@ Check = Tuple[str, CommandCheck]
 
 
 class CommandCondition(Condition):
-    __slots__ = ("_keys", "checks", "source")
+    __slots__ = ("_keys", "_programs", "checks", "source")
 
     def __init__(self, spec: Dict[str, Any], path: KeyPath) -> None:
         if not isinstance(spec, dict) or not spec:
             raise RuleError("`command` needs at least one key, e.g. {program: rm}", path)
         self.source = spec
         self._keys: Optional[FrozenSet[str]] = None
+        # Exact program names: only those commands are looked at (no per-command name check).
+        self._programs: Tuple[str, ...] = ()
         self.checks: List[Check] = []
         builders = _BUILDERS
         for key in _ORDER:
             if key in spec:
-                self.checks.append((key, builders[key](self, spec[key], (*path, key))))
+                check = builders[key](self, spec[key], (*path, key))
+                if check is not None:
+                    self.checks.append((key, check))
         if self._keys is None:
             self._keys = _feature_keys(spec)
         unknown = sorted(set(spec) - set(_ORDER))
@@ -53,9 +58,18 @@ class CommandCondition(Condition):
                 (*path, unknown[0]),
             )
 
+    def _commands(self, event: Event) -> Iterable[Command]:
+        analysis = analysis_of(event)
+        if not self._programs:
+            return analysis.commands
+        by_program = analysis.by_program
+        if len(self._programs) == 1:
+            return by_program.get(self._programs[0], ())
+        return [c for c in analysis.commands if c.program in self._programs]
+
     def test(self, event: Event) -> bool:
         checks = self.checks
-        for cmd in commands_of(event):
+        for cmd in self._commands(event):
             for _, check in checks:
                 if not check(cmd, event):
                     break
@@ -68,7 +82,11 @@ class CommandCondition(Condition):
         if not commands:
             return False, "command: the event has no shell command"
         misses = []
+        selected = self._commands(event)
         for cmd in commands:
+            if cmd not in selected:
+                misses.append(f"`{cmd.text}`: program differs")
+                continue
             failed = next((key for key, check in self.checks if not check(cmd, event)), None)
             if failed is None:
                 return True, f"command `{cmd.text}` matches {self.describe()}"
@@ -83,12 +101,12 @@ class CommandCondition(Condition):
 
     # Builders: each returns a check of one command.
 
-    def _program(self, value: Any, path: KeyPath) -> CommandCheck:
+    def _program(self, value: Any, path: KeyPath) -> Optional[CommandCheck]:
         names = Names(as_list(value))
         if not names.globs:
-            self._keys = frozenset("program:" + p for p in names.exact)
-            exact = names.exact
-            return lambda cmd, ev: cmd.program in exact
+            self._programs = tuple(sorted(names.exact))
+            self._keys = _program_keys(self._programs, as_list(self.source.get("subcommand")))
+            return None  # _commands() already selects these programs
         return lambda cmd, ev: names.match(cmd.program)
 
     def _subcommand(self, value: Any, path: KeyPath) -> CommandCheck:
@@ -144,10 +162,8 @@ class CommandCondition(Condition):
         return lambda cmd, ev: any(r.search(u) for r in regexes for u in cmd.urls)
 
     def _at_or_above(self, value: Any, path: KeyPath) -> CommandCheck:
-        protected = as_list(value)
-        return lambda cmd, ev: any(
-            is_at_or_above(p, q, ev.home) for p in cmd.paths for q in protected
-        )
+        protected = ProtectedPaths(as_list(value))
+        return lambda cmd, ev: any(protected.covers(p, ev.home) for p in cmd.paths)
 
     def _hosts(self, value: Any, path: KeyPath) -> CommandCheck:
         matcher = compile_host_matcher(value, path)
@@ -169,6 +185,14 @@ class CommandCondition(Condition):
     def _unanalyzable(self, value: Any, path: KeyPath) -> CommandCheck:
         want = bool(value)
         return lambda cmd, ev: bool(cmd.unanalyzable) == want
+
+
+def _program_keys(programs: Tuple[str, ...], subcommands: List[str]) -> FrozenSet[str]:
+    """``program:git``, or finer ``sub:git push`` when every subcommand is spelled out."""
+    firsts = [s.split()[0] for s in subcommands if s.split()]
+    if firsts and len(firsts) == len(subcommands) and "*" not in firsts:
+        return frozenset(f"sub:{p} {f}" for p in programs for f in firsts)
+    return frozenset("program:" + p for p in programs)
 
 
 def _feature_keys(spec: Dict[str, Any]) -> Optional[FrozenSet[str]]:

@@ -123,7 +123,7 @@ class Scope:
             include, _ = compile_globs(spec["paths"], ("paths",))
             self.source["paths"] = as_list(spec["paths"])
             # ``dir/**`` should also cover ``dir`` itself, hence the second spelling.
-            checks.append(lambda ev: any(g.match(ev.cwd) or g.match(ev.cwd + "/") for g in include))
+            checks.append(lambda ev: include.match(ev.cwd) or include.match(ev.cwd + "/"))
         self._checks = tuple(checks)
 
     def applies(self, event: Event) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Callable, FrozenSet, List, Optional, Pattern, Sequence, 
 from .detectors import DETECTORS
 from .events import Event
 from .hosts import HostMatcher, host_candidates, host_of
-from .paths import Glob
+from .paths import GlobSet
 from .permission_rules import PermissionRule
 from .shell import Analysis, Command, analyze, canonical_flag
 
@@ -59,16 +59,24 @@ def compile_regexes(value: Any, path: KeyPath) -> List[Pattern[str]]:
     return out
 
 
-def commands_of(event: Event) -> Tuple[Command, ...]:
-    """The event's parsed shell commands, analysed once and cached on the event."""
+def analysis_of(event: Event) -> Analysis:
+    """The event's shell analysis, computed once and cached on the event."""
     analysis = event.analysis
     if analysis is None:
         if event.command is None:
-            analysis = Analysis(())
+            analysis = _NO_COMMANDS
         else:
             analysis = analyze(event.command, event.command_cwd, event.home)
         event.analysis = analysis
-    return analysis.commands
+    return analysis
+
+
+def commands_of(event: Event) -> Tuple[Command, ...]:
+    """The event's parsed shell commands."""
+    return analysis_of(event).commands
+
+
+_NO_COMMANDS = Analysis(())
 
 
 class Condition:
@@ -204,19 +212,17 @@ def _is_glob(name: str) -> bool:
     return any(ch in name for ch in "*?[")
 
 
-def compile_globs(value: Any, path: KeyPath) -> Tuple[List[Glob], List[Glob]]:
+def compile_globs(value: Any, path: KeyPath) -> Tuple[GlobSet, GlobSet]:
     """A glob match (a list, or ``{any: [...], except: [...]}``) -> (include, exclude)."""
     if isinstance(value, dict):
-        return (
-            [Glob(p) for p in as_list(value.get("any"))],
-            [Glob(p) for p in as_list(value.get("except"))],
-        )
-    return [Glob(p) for p in as_list(value)], []
+        return GlobSet(as_list(value.get("any"))), GlobSet(as_list(value.get("except")))
+    return GlobSet(as_list(value)), GlobSet([])
 
 
-def globs_match(include: List[Glob], exclude: List[Glob], paths: Sequence[str], cwd: str) -> bool:
-    for p in paths:
-        if any(g.match(p, cwd) for g in include) and not any(g.match(p, cwd) for g in exclude):
+def globs_match(include: GlobSet, exclude: GlobSet, paths: Sequence[str], cwd: str) -> bool:
+    # A plain loop: this runs per path on the hot path, where a generator costs more.
+    for p in paths:  # noqa: SIM110
+        if include.match(p, cwd) and not (exclude and exclude.match(p, cwd)):
             return True
     return False
 

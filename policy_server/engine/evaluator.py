@@ -203,7 +203,8 @@ def _tool_in(tool: str, tools: Iterable[str]) -> bool:
 
 
 def event_features(event: Event) -> FrozenSet[str]:
-    """What the event has, as index keys: ``program:<name>``, ``wrapper:<name>``, ``writes``,
+    """What the event has, as index keys: ``program:<name>``, ``sub:<program> <first arg>``,
+    ``wrapper:<name>``, ``writes``,
     ``exec``, ``assigns``, ``unanalyzable``, ``urls``, ``paths``, ``prompt``, ``mcp``."""
     features = set()
     if event.paths:
@@ -216,6 +217,8 @@ def event_features(event: Event) -> FrozenSet[str]:
         features.add("mcp")
     for cmd in commands_of(event):
         features.add("program:" + cmd.program)
+        if cmd.args:
+            features.add("sub:" + cmd.program + " " + cmd.args[0])
         for wrapper in cmd.wrappers:
             features.add("wrapper:" + wrapper)
         if cmd.writes:

@@ -16,16 +16,19 @@ _HOME_VARS = ("${HOME}", "$HOME")
 
 # Every spelling of "a user's home" a home-relative pattern (``~/...``) must cover.
 _HOME_ALTERNATIVES = r"(?:~|/root|/home/[^/]+|/Users/[^/]+)"
+_ANYWHERE = "(?:.*/)?"
 
 
 def expand_home(path: str, home: str) -> str:
     """``~``, ``~/x``, ``$HOME/x``, ``${HOME}/x`` -> under ``home`` (or the ``~`` marker)."""
-    root = home or "~"
-    for var in _HOME_VARS:
-        if path == var or path.startswith(var + "/"):
-            return root + path[len(var) :]
-    if path == "~" or path.startswith("~/"):
-        return root + path[1:]
+    head = path[:1]
+    if head == "~":
+        if path == "~" or path[1] == "/":
+            return (home or "~") + path[1:]
+    elif head == "$":
+        for var in _HOME_VARS:
+            if path == var or path.startswith(var + "/"):
+                return (home or "~") + path[len(var) :]
     return path
 
 
@@ -33,6 +36,21 @@ def normalize(path: str, cwd: str = "", home: str = "") -> str:
     """Absolute, normalised form of ``path`` as seen from ``cwd``. Pure string work."""
     if not path:
         return path
+    head = path[0]
+    if head != "~" and head != "$" and ".." not in path:
+        # Fast path (most paths): no home to expand and no ``..``, so normalising only drops
+        # empty and ``.`` segments, then joins a relative path to the normalised cwd.
+        if "//" in path or "/." in path or head == "." or path[-1] == "/":
+            kept = "/".join([part for part in path.split("/") if part and part != "."])
+            path = "/" + kept if head == "/" else kept
+        if head == "/":
+            return path
+        if not cwd:
+            return path or "."
+        base = normalize(cwd, "", home)  # what ``cwd`` + "/" + path normalises to, less path
+        if not path or base == ".":
+            return path or base
+        return ("" if base == "/" else base) + "/" + path
     path = expand_home(path, home)
     if not (path.startswith("/") or path.startswith("~")):
         if cwd:
@@ -73,6 +91,66 @@ def is_at_or_above(target: str, protected: str, home: str = "") -> bool:
     return False
 
 
+class ProtectedPaths:
+    """``is_at_or_above`` for a fixed list of protected paths, precomputed for the hot path.
+
+    Every ancestor of every protected path goes into one set (``/`` and ``/etc`` for ``/etc``),
+    so a target is checked with a set lookup; ``*`` segments (``/home/*`` from ``~``) become one
+    regex, and the event's own home directory is checked with two string comparisons.
+    """
+
+    __slots__ = ("_exact", "_home", "_wild", "patterns")
+
+    def __init__(self, protected: Sequence[str]) -> None:
+        self.patterns = list(protected)
+        exact: set = set()
+        wild: List[str] = []
+        self._home = False
+        for pattern in self.patterns:
+            if pattern == "~" or pattern.startswith("~/"):
+                self._home = True
+            for candidate in _expand_protected(pattern, ""):
+                parts = _segments(candidate)
+                for n in range(len(parts) + 1):
+                    prefix = parts[:n]
+                    text = _join(prefix)
+                    if "*" in prefix:
+                        wild.append(re.escape(text).replace(r"\*", "[^/]+"))
+                    else:
+                        exact.add(text)
+        self._exact = frozenset(exact)
+        self._wild: Optional[Pattern[str]] = (
+            re.compile("(?:" + "|".join(wild) + r")\Z") if wild else None
+        )
+
+    def covers(self, target: str, home: str = "") -> bool:
+        """True when ``target`` is at or above one of the protected paths."""
+        if not target:
+            return False
+        for suffix in ("/*", "/.*", "/*.*"):
+            if target.endswith(suffix):
+                target = target[: -len(suffix)] or "/"
+        if target in ("*", ".*"):
+            return False
+        if len(target) > 1:
+            target = target.rstrip("/")
+        if target in self._exact:
+            return True
+        if self._wild is not None and self._wild.match(target):
+            return True
+        if self._home and home:
+            # ``~`` also means this user's home, wherever it is (``/var/lib/ci``).
+            home = home.rstrip("/") or "/"
+            return target == home or home.startswith(target.rstrip("/") + "/")
+        return False
+
+
+def _join(parts: List[str]) -> str:
+    if parts[:1] == ["~"]:
+        return "/".join(parts)
+    return "/" + "/".join(parts)
+
+
 def _segments(path: str) -> List[str]:
     if path.startswith("~"):
         return ["~"] + [s for s in path[1:].split("/") if s]
@@ -101,7 +179,7 @@ class Glob:
     - other relative patterns (``src/**``, ``./.env``) are relative to the event's cwd.
     """
 
-    __slots__ = ("_regex", "cwd_relative", "pattern")
+    __slots__ = ("_regex", "body", "cwd_relative", "pattern", "prefix")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -110,18 +188,23 @@ class Glob:
         if body.startswith("./"):
             body = body[2:]
             self.cwd_relative = True
-        if body.startswith("/") or body.startswith("**"):
+        if body.startswith("**/"):
+            prefix, body = _ANYWHERE, body[3:]
+        elif body.startswith("/") or body.startswith("**"):
             prefix = ""
         elif body == "~" or body.startswith("~/"):
             prefix = _HOME_ALTERNATIVES
             body = body[1:]
         elif "/" not in body.rstrip("/") and not self.cwd_relative:
-            prefix = "(?:.*/)?"
+            prefix = _ANYWHERE
         else:
             self.cwd_relative = True
             prefix = ""
             body = "/" + body
-        self._regex: Pattern[str] = re.compile(prefix + translate(body) + r"\Z", re.DOTALL)
+        # Kept apart so a GlobSet can share one prefix among many bodies.
+        self.prefix = prefix
+        self.body = translate(body)
+        self._regex: Pattern[str] = re.compile(prefix + self.body + r"\Z", re.DOTALL)
 
     def match(self, path: str, cwd: str = "") -> bool:
         if self.cwd_relative:
@@ -135,6 +218,44 @@ class Glob:
 
     def __repr__(self) -> str:
         return f"Glob({self.pattern!r})"
+
+
+class GlobSet:
+    """Several globs matched as one: a single combined regex for those that need no cwd.
+
+    A rule such as "any secret file" lists dozens of globs; one regex match per path keeps
+    that cost flat instead of growing with the list.
+    """
+
+    __slots__ = ("_fixed", "_relative", "patterns")
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = list(patterns)
+        globs = [Glob(p) for p in self.patterns]
+        self._relative = tuple(g for g in globs if g.cwd_relative)
+        # Group bodies by prefix: ``(?:.*/)?(?:a|b|c)`` scans the path once, where
+        # ``(?:.*/)?a|(?:.*/)?b|…`` would scan it once per glob.
+        groups: dict = {}
+        for g in globs:
+            if not g.cwd_relative:
+                groups.setdefault(g.prefix, []).append(g.body)
+        alternatives = [
+            "(?:" + prefix + "(?:" + "|".join(bodies) + r")\Z)" for prefix, bodies in groups.items()
+        ]
+        self._fixed: Optional[Pattern[str]] = (
+            re.compile("|".join(alternatives), re.DOTALL) if alternatives else None
+        )
+
+    def match(self, path: str, cwd: str = "") -> bool:
+        if self._fixed is not None and self._fixed.match(path) is not None:
+            return True
+        return any(g.match(path, cwd) for g in self._relative)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def __repr__(self) -> str:
+        return f"GlobSet({self.patterns!r})"
 
 
 def translate(glob: str) -> str:

@@ -45,218 +45,62 @@ What it must do (tests in ``tests/policy_server/engine/test_shell.py``):
 - anything it cannot follow sets ``unanalyzable`` to a short reason on that command (a variable
   or substitution as the command word, ``eval`` of non-literal text, unbalanced quotes, an
   unterminated here-doc, wrapper depth over ``MAX_DEPTH``) — it never raises.
+
+Beyond that list: unquoted brace expansion (``{rm,-rf,/}``); ``watch``, ``su -c``, ``env -S``,
+``busybox`` and ``pkexec`` as wrappers; literal text piped into a shell (``cat <<EOF | sh``,
+``echo 'cmd' | sh``) also parsed as its script; ``export NAME=…`` in ``assignments``; input
+redirections (``< file``) in ``paths``; ``curl -o``/``wget -O``/``sort -o`` in ``writes``; a glob
+or empty command word, and inputs past the work bounds ("command too complex"), unanalysable.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .paths import normalize
 from .shell_lexer import (
     CLOSE,
     CMD,
+    LITERAL,
     OPEN,
     SEP,
-    Argv,
-    ArgvSpec,
     Redir,
     Scope,
     ShellSyntaxError,
-    assignments,
     dynamic_words,
+    parse,
+    quoted_info,
+    split,
+)
+from .shell_options import (
+    FLAG_ALIASES,
+    SPECS,
+    VALUE_OPTIONS,
+    Argv,
+    assignments,
+    canonical_flag,
     find_exec,
     parse_argv,
     spec_names,
     spec_pairs,
     spec_table,
-    split,
-    tokenize,
+    table_key,
 )
+
+# The option tables and ``canonical_flag`` live in shell_options; rules import them from here.
+__all__ = [
+    "FLAG_ALIASES",
+    "MAX_DEPTH",
+    "VALUE_OPTIONS",
+    "Analysis",
+    "Command",
+    "analyze",
+    "canonical_flag",
+]
 
 MAX_DEPTH = 5
-
-
-# Per-program canonical flag names; the key is a program name or "program subcommand".
-# Rules may name flags either way (``-r``, ``--recursive``, ``recursive``); ``canonical_flag``
-# maps rule spellings through the same table.
-FLAG_ALIASES: Dict[str, Dict[str, str]] = {
-    key: spec_pairs(items)
-    for key, items in spec_table(
-        """
-rm: r=recursive R=recursive f=force i=interactive I=interactive-once d=dir v=verbose
-cp: r=recursive R=recursive f=force i=interactive n=no-clobber a=archive t=target-directory
-mv: r=recursive R=recursive f=force i=interactive n=no-clobber t=target-directory
-ln: s=symbolic f=force t=target-directory
-install: t=target-directory m=mode d=directory
-chmod: R=recursive
-tee: a=append
-git: C=directory c=config
-git push: f=force u=set-upstream d=delete n=dry-run o=push-option
-git clean: f=force d=directories x=ignored X=only-ignored n=dry-run i=interactive e=exclude
-git branch: D=force-delete d=delete f=force m=move M=force-move u=set-upstream-to
-git checkout: f=force b=branch B=force-branch p=patch
-git switch: f=force c=create C=force-create
-git restore: S=staged W=worktree s=source p=patch
-git commit: n=no-verify m=message a=all F=file C=reuse-message c=reedit-message
-    S=gpg-sign t=template u=untracked-files
-git rebase: i=interactive x=exec s=strategy X=strategy-option
-git tag: d=delete f=force a=annotate m=message s=sign F=file u=local-user
-git stash: m=message u=include-untracked
-git add: f=force A=all n=dry-run
-git rm: r=recursive f=force n=dry-run
-git merge: m=message s=strategy X=strategy-option F=file
-git clone: b=branch o=origin c=config u=upload-pack
-git worktree: f=force b=branch B=force-branch
-curl: d=data F=form T=upload-file o=output O=remote-name X=request H=header u=user s=silent
-    S=show-error L=location k=insecure f=fail x=proxy K=config A=user-agent e=referer
-    b=cookie c=cookie-jar m=max-time E=cert r=range w=write-out D=dump-header U=proxy-user
-wget: O=output-document q=quiet o=output-file a=append-output P=directory-prefix
-    i=input-file U=user-agent r=recursive e=execute
-sed: i=in-place e=expression f=file n=quiet E=regexp-extended r=regexp-extended
-tar: c=create x=extract f=file z=gzip j=bzip2 J=xz t=list C=directory r=append
-    T=files-from X=exclude-from I=use-compress-program
-ssh: i=identity-file p=port l=login-name o=option L=local-forward R=remote-forward
-    D=dynamic-forward J=proxy-jump F=config-file
-nc: e=exec c=sh-exec l=listen z=zero p=source-port u=udp o=output
-xargs: n=max-args I=replace i=replace L=max-lines l=max-lines P=max-procs s=max-chars
-    d=delimiter E=eof e=eof a=arg-file 0=null
-kubectl: A=all-namespaces n=namespace f=filename l=selector o=output R=recursive
-    c=container k=kustomize
-docker: a=all f=force v=volumes q=quiet H=host
-docker run: e=env v=volume p=publish w=workdir u=user m=memory
-npm: g=global D=save-dev S=save y=yes f=force w=workspace
-pip: r=requirement e=editable U=upgrade t=target c=constraint i=index-url f=find-links
-python: c=command m=module
-node: e=eval p=print r=require c=check
-perl: e=eval E=eval i=in-place M=module
-ruby: e=eval r=require i=in-place
-php: r=run f=file
-bash: c=command l=login i=interactive s=stdin o=option O=shopt
-sudo: u=user E=preserve-env g=group i=login s=shell l=list v=validate e=edit D=chdir
-    C=close-from p=prompt r=role t=type T=command-timeout U=other-user R=chroot
-su: c=command l=login s=shell
-env: i=ignore-environment u=unset C=chdir S=split-string
-ionice: c=class n=classdata p=pid P=pgid u=uid
-command: v=describe V=describe-verbose
-watch: n=interval x=exec
-sort: o=output
-crontab: e=edit r=remove l=list u=user
-base64: d=decode D=decode
-"""
-    ).items()
-}
-
-# Options taking a value. The long spelling of a short one (``-d`` -> ``--data``) is added
-# from FLAG_ALIASES, so only long-only options are listed.
-_VALUED = spec_table(
-    """
-git: -C -c --git-dir --work-tree --namespace --config-env
-git commit: -m -F -C -c --author --date -t --fixup --squash --cleanup --trailer
-git push: -o --repo --receive-pack --exec
-git clean: -e
-git checkout: -b -B --orphan
-git switch: -c -C --orphan
-git branch: -u --sort --format
-git tag: -m -F -u
-git restore: -s
-git rebase: -x -s -X --onto
-git merge: -m -s -X -F
-git stash: -m
-git log: -n
-git clone: -b -o -c -u --depth --reference --template --separate-git-dir
-git worktree: -b -B
-curl: -d -F -T -o -X -H -u -x -K -A -e -b -c -m -E -r -w -D -U -C -z -Q --data-binary
-    --data-raw --data-ascii --data-urlencode --json --form-string --key --cacert --url
-    --connect-timeout --retry --retry-delay --resolve --connect-to --output-dir --variable
-wget: -O -o -a -P -i -U -T -t -e -l -B -w --header --post-data --post-file --body-data
-    --body-file --method --user --password --load-cookies --save-cookies
-ssh: -i -p -l -o -L -R -D -J -F -E -b -c -m -S -w -B -e -I -O -Q -W
-scp: -i -P -o -F -J -l -c -S
-rsync: -e -f --exclude --include --exclude-from --include-from --files-from --rsync-path
-nc: -e -c -p -w -q -s -x -o -X -i -O -I -T -V -m --lua-exec --proxy-type
-sed: -e -f -l
-tar: -f -C -T -X -I -b -H -N -g -K -L -V --exclude --format
-xargs: -n -I -L -P -s -d -E -a --process-slot-var
-kubectl: -n -f -l -o -c -k -s -p -L --context --cluster --user --kubeconfig --token --as
-    --field-selector --grace-period --timeout --type
-docker: -H -l --context --config
-docker run: -e -v -p -w -u -l -m -h -a --name --entrypoint --network --env-file --mount
-    --platform --cpus --restart --add-host --cap-add --cap-drop --device --security-opt
-docker exec: -e -u -w --env-file
-docker build: -t -f -o --build-arg --target --platform --secret --ssh --progress
-npm: -w --prefix --registry --tag --otp --access --loglevel --cache
-npx: -p -c
-pip: -r -c -e -t -i -f --extra-index-url --prefix --root --python --platform --trusted-host
-    --cache-dir --log --proxy --timeout --src
-python: -c -m -W -X
-node: -e -p -r --input-type --import --loader --env-file
-perl: -e -E -M -m -I
-ruby: -e -r -I -C -E
-php: -r -f -d -c
-bash: -o +o -O +O --rcfile --init-file
-sudo: -u -g -C -D -p -r -t -T -U -R
-doas: -u -C
-su: -c -s -g -G
-env: -u -C -S
-timeout: -s -k
-nice: -n
-ionice: -c -n -p -P -u
-stdbuf: -i -o -e
-exec: -a
-watch: -n
-find: -name -iname -path -ipath -wholename -iwholename -regex -iregex -type -xtype -maxdepth
-    -mindepth -newer -perm -size -user -group -uid -gid -mtime -atime -ctime -mmin -amin
-    -cmin -links -inum -samefile -printf -fprint -fprintf -fprint0 -fls -regextype -lname
-terraform: -var -var-file -target -out -state -replace -lock-timeout -parallelism
-helm: -n -f -o --set --set-string --version --kube-context --kubeconfig --timeout --repo
-ln: -t -S
-cp: -t -S
-mv: -t -S
-install: -t -m -o -g -S
-truncate: -s -r
-touch: -d -r -t
-grep: -e -f -A -B -C -m -d -D --include --exclude --exclude-dir --label
-head: -n -c
-sort: -o -k -t -S -T
-crontab: -u
-psql: -c -f -d -h -p -U -v
-mysql: -e -u -h -D -P -S
-codex: -s -c -m -a -p -C -i
-claude: --model --permission-mode --allowedTools --disallowedTools --settings --add-dir
-"""
-)
-
-
-def _valued(key: str, spec: str) -> FrozenSet[str]:
-    """The listed spellings plus ``--long`` for every short one with a FLAG_ALIASES name."""
-    names = spec.split()
-    aliases = FLAG_ALIASES.get(key, {})
-    longs = ["--" + aliases[n[1]] for n in names if len(n) == 2 and n[1] in aliases]
-    return frozenset(names + longs)
-
-
-# Options whose next word (or ``=value``) is their value, per program / "program subcommand".
-VALUE_OPTIONS: Dict[str, FrozenSet[str]] = {k: _valued(k, v) for k, v in _VALUED.items()}
-
-# Short options whose value is optional and only ever attached (``sed -i.bak``, ``-i{}``).
-_ATTACHED: Dict[str, FrozenSet[str]] = {
-    key: spec_names(items)
-    for key, items in spec_table(
-        "sed: -i\nperl: -i -l -0 -x\nruby: -i -x -0\nxargs: -i -l -e"
-    ).items()
-}
-
-# Programs read with another program's tables.
-_SAME_TABLES = spec_pairs(
-    "chown=chmod chgrp=chmod sh=bash zsh=bash dash=bash ksh=bash mksh=bash ash=bash fish=bash "
-    "ncat=nc netcat=nc gtar=tar bsdtar=tar egrep=grep fgrep=grep tail=head pip3=pip "
-    "python3=python python2=python nodejs=node tofu=terraform podman=docker pkexec=sudo "
-    "gsed=sed"
-)
-# Aliases share the very table objects, so a rule author sees ``FLAG_ALIASES["ncat"]`` too.
-FLAG_ALIASES.update({a: FLAG_ALIASES[t] for a, t in _SAME_TABLES.items() if t in FLAG_ALIASES})
-VALUE_OPTIONS.update({a: VALUE_OPTIONS[t] for a, t in _SAME_TABLES.items() if t in VALUE_OPTIONS})
 
 
 class Command:
@@ -324,55 +168,44 @@ class Command:
 class Analysis:
     """Every simple command of one command line, in execution order."""
 
-    __slots__ = ("commands", "programs", "unanalyzable")
+    __slots__ = ("by_program", "commands", "programs", "unanalyzable")
 
     def __init__(self, commands: Tuple[Command, ...]) -> None:
         self.commands = commands
-        self.programs = frozenset(c.program for c in commands if c.program)
-        self.unanalyzable = tuple(c.unanalyzable for c in commands if c.unanalyzable)
+        # Conditions naming programs look only at those commands.
+        by_program: Dict[str, Tuple[Command, ...]] = {}
+        unanalyzable = []
+        for c in commands:  # one plain loop: this runs for every event
+            found = by_program.get(c.program)
+            by_program[c.program] = (c,) if found is None else (*found, c)
+            if c.unanalyzable:
+                unanalyzable.append(c.unanalyzable)
+        self.by_program = by_program
+        programs = frozenset(by_program)
+        self.programs = programs - _NO_PROGRAM if "" in by_program else programs
+        self.unanalyzable = tuple(unanalyzable)
 
 
-_SUBCOMMANDS = spec_names(
-    "git npm pnpm yarn bun docker kubectl helm pip cargo terraform gh systemctl aws gcloud az "
-    "brew apt apt-get go uv poetry launchctl"
-)
-_SINGLE_DASH = spec_names("find terraform go")
-# After this many positionals the remaining words belong to another program (a remote or
-# container command, echo's text), so they are not options of this one.
-_OPTIONS_END_AFTER = {"echo": 1, "printf": 1, "ssh": 1, "npx": 1, "docker run": 2}
-_OPTIONS_END_AFTER.update({"docker exec": 2, "kubectl exec": 2})
+_NO_PROGRAM = frozenset(("",))
 
 
-def _build_specs() -> Dict[str, ArgvSpec]:
-    """One ArgvSpec per table key; "program subcommand" falls back to "program" entries."""
-    specs: Dict[str, ArgvSpec] = {}
-    keys = set(FLAG_ALIASES) | set(VALUE_OPTIONS) | set(_ATTACHED) | set(_OPTIONS_END_AFTER)
-    for key in keys | _SUBCOMMANDS | _SINGLE_DASH:
-        base = key.split(" ", 1)[0]
-        aliases = {**FLAG_ALIASES.get(base, {}), **FLAG_ALIASES.get(key, {})}
-        valued = VALUE_OPTIONS.get(base, frozenset()) | VALUE_OPTIONS.get(key, frozenset())
-        attached = _ATTACHED.get(base, frozenset()) | _ATTACHED.get(key, frozenset())
-        shape = (base in _SINGLE_DASH, key in _SUBCOMMANDS, _OPTIONS_END_AFTER.get(key, 0))
-        specs[key] = (aliases, valued, attached, *shape)
-    return specs
-
-
-_SPECS = _build_specs()
-_VERSIONED = re.compile(r"(python|pip|node|perl|ruby|php)[0-9.]+\Z")
-
-# Option values naming files: "at" = ``@file`` (curl data), "form" = ``name=@file``.
-_FILE_OPTIONS = spec_pairs(
-    "curl:data=at curl:data-binary=at curl:data-raw=at curl:data-ascii=at "
-    "curl:data-urlencode=at curl:json=at curl:form=form curl:upload-file=read "
-    "curl:config=read curl:cert=read curl:key=read curl:output=write curl:cookie-jar=write "
-    "curl:dump-header=write wget:output-document=write wget:output-file=write "
-    "wget:append-output=write wget:post-file=read wget:body-file=read wget:input-file=read "
-    "wget:load-cookies=read wget:save-cookies=write tar:file=read sed:file=read "
-    "ssh:identity-file=read cp:target-directory=write "
-    "mv:target-directory=write ln:target-directory=write install:target-directory=write "
-    "sort:output=write xargs:arg-file=read docker:env-file=read kubectl:filename=read "
-    "terraform:var-file=read git:file=read"
-)
+# Option values naming files, per program: "at" = ``@file`` (curl data), "form" = ``name=@f``.
+_FILE_OPTIONS: Dict[str, Dict[str, str]] = {
+    program: spec_pairs(items)
+    for program, items in spec_table(
+        """
+curl: data=at data-binary=at data-raw=at data-ascii=at data-urlencode=at json=at form=form
+    upload-file=read config=read cert=read key=read output=write cookie-jar=write
+    dump-header=write
+wget: output-document=write output-file=write append-output=write post-file=read
+    body-file=read input-file=read load-cookies=read save-cookies=write
+tar: file=read; sed: file=read; ssh: identity-file=read; cp: target-directory=write
+mv: target-directory=write; ln: target-directory=write; install: target-directory=write
+sort: output=write; xargs: arg-file=read; docker: env-file=read; kubectl: filename=read
+terraform: var-file=read; git: file=read
+"""
+    ).items()
+}
 # Positional arguments written: all, the last (destination), in-place edits, dd's ``of=``.
 _WRITES_ARGS = spec_pairs(
     "tee=all truncate=all touch=all cp=last mv=last install=last ln=last scp=last rsync=last "
@@ -402,31 +235,40 @@ _CODE_FLAGS = {
 }
 _SOURCES = frozenset(("source", "."))
 _SAME_SHELL = frozenset(("builtin", "command"))  # wrappers that still run in this shell
+_CHDIRS = frozenset(("cd", "pushd"))
+_REWORDED = frozenset(("find", "tar"))  # their words need reading before parse_argv
+# Programs with effects past their own Command (``_Analyzer.aftermath``).
+_AFTERMATH = _CHDIRS | {"bash", "echo", "cat", "find"}
 _CODE_READERS = _SOURCES | set(_CODE_FLAGS)
 _EXPORTERS = spec_names("export declare typeset local readonly")
+# Programs ``_Analyzer.literal`` leaves to the general path besides wrappers: a shell reads a
+# literal ``echo 'cmd' |`` as its script (``aftermath``).
+_SPECIAL = frozenset(("bash",))
+_STDIN_READERS = _CODE_READERS | {"cat"}  # with a redirection their stdin may be code or text
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _GLOB = re.compile(r"[*?]|\[.*\]")
 _HOME_WORD = re.compile(r"\$(?:HOME|\{HOME\})(?:/|\Z)")
+# Path words ``normalize`` must look at: home, variables, absolute, ``{}``, ``<(…)``, ``.``.
+_PATH_WORK = "~$/{<>`."
 _DEV_SINKS = frozenset(("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"))
 _STDIN_NAMES = frozenset(("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"))
 _HERE_OPS = frozenset(("<<", "<<-", "<<<", "0<<", "0<<-", "0<<<"))
 _TOO_DEEP = f"nesting deeper than {MAX_DEPTH}"
 _INNER, _SCRIPT = 0, 1
-
-
-def _table_key(program: str) -> str:
-    """Table key for a program name: ``sh`` reads as ``bash``, ``python3.12`` as ``python``."""
-    m = _VERSIONED.match(program) if program[-1:].isdigit() else None
-    return _SAME_TABLES.get(program, m.group(1) if m else program)
+_NO_SUBS: Dict[int, List[str]] = {}  # shared by commands without substitutions: never written
+_NO_QUOTES: Dict[int, str] = {}  # likewise, for commands without quoted words
 
 
 def _argv(key: str, values: List[str], start: int = 0, stop: bool = False) -> Argv:
-    return parse_argv(key, values, _SPECS, start, stop)
+    return parse_argv(key, values, SPECS, start, stop)
 
 
 def _path(arg: str, cwd: str, home: str) -> str:
     """Normalised path of a word; other variables and ``{}`` placeholders stay as written."""
-    if arg == "{}" or arg[:2] in ("<(", ">(") or (arg[:1] in "$`" and not _HOME_WORD.match(arg)):
+    head = arg[:1]  # "" for an empty word, which stays empty ("" is in every string)
+    if head in "{<>$`" and (
+        arg == "{}" or arg[:2] in ("<(", ">(") or (head in "$`" and not _HOME_WORD.match(arg))
+    ):
         return arg
     return normalize(arg, cwd, home)
 
@@ -435,30 +277,50 @@ def _effects(key: str, argv: Argv, cwd: str, home: str) -> Tuple[list, list, lis
     """(paths, writes, urls) of positional arguments and file-naming option values."""
     paths: List[str] = []
     urls: List[str] = []
-    for index, arg in enumerate(argv.args):
-        if key == "dd":
-            arg = arg[3:] if arg[:3] in ("if=", "of=") else ""
-        if not arg or arg == "-" or index == argv.sub_at:
+    args = argv.args[1:] if argv.sub_at == 0 else argv.args  # (the subcommand is no path)
+    if key == "dd":
+        args = [arg[3:] if arg[:3] in ("if=", "of=") else "" for arg in args]
+    prefix = None  # ``_dir_prefix``, for relative paths with no ``.``/``..``/"" segment
+    for arg in args:
+        if not arg or arg == "-":
             continue
         if "://" in arg and _URL.match(arg):
             urls.append(arg)
-        else:
+        elif arg[0] in _PATH_WORK or arg[-1] == "/" or "//" in arg or "/." in arg:
             paths.append(_path(arg, cwd, home))
+        else:  # what ``normalize`` returns, without two calls a word (test_plain_relative_paths)
+            if prefix is None:
+                prefix = _dir_prefix(cwd, home)
+            paths.append(prefix + arg)
     writes = []
     if key in _WRITES_ARGS:
         writes = [_path(arg, cwd, home) for arg in _written_args(key, argv) if arg and arg != "-"]
-    program = key.partition(" ")[0]
+    file_options = _FILE_OPTIONS.get(key.partition(" ")[0]) if argv.options else None
     for name, value in argv.options:
         if "://" in value and _URL.match(value):
             urls.append(value)
             continue
-        kind = _FILE_OPTIONS.get(program + ":" + name)
+        kind = file_options.get(name) if file_options else None
         ref = _file_reference(kind, value) if kind else ""
         if ref and ref != "-":
             paths.append(_path(ref, cwd, home))
             if kind == "write":
                 writes.append(paths[-1])
     return paths, writes, urls
+
+
+def _dir_prefix(cwd: str, home: str) -> str:
+    """What ``normalize`` puts before a plain relative path: the normalised cwd and "/"."""
+    prefix = _PREFIXES.get((cwd, home))
+    if prefix is None:  # a session keeps its cwd and home: remember a few, not per command
+        if len(_PREFIXES) >= 64:
+            _PREFIXES.clear()
+        base = normalize(cwd, "", home) if cwd else "."
+        prefix = _PREFIXES[cwd, home] = "" if base == "." else "/" if base == "/" else base + "/"
+    return prefix
+
+
+_PREFIXES: Dict[Tuple[str, str], str] = {}
 
 
 def _file_reference(kind: str, value: str) -> str:
@@ -496,9 +358,10 @@ class _Call:
     __slots__ = ("assigns", "cwd", "outer", "redirs", "scope", "sources", "subs", "values",
                  "words", "wrappers")  # fmt: skip
 
-    def __init__(self, words: list, redirs: list, subs: dict, scope: Scope, wrappers: list) -> None:
+    def __init__(self, words: list, redirs: list, subs: dict, scope: Scope, wrappers: list,
+                 values: Optional[List[str]] = None) -> None:  # fmt: skip
         self.words = words  # (value, WordInfo or None)
-        self.values = [value for value, _ in words]
+        self.values = [value for value, _ in words] if values is None else values
         self.redirs = redirs
         self.subs = subs  # id(WordInfo or Redir) -> top-level programs of its substitutions
         self.scope = scope
@@ -521,7 +384,7 @@ def _unwrap(call: _Call, program: str, j: int) -> Optional[tuple]:
         script = dict(_argv("su", call.values, j).options).get("command")
         return None if script is None else (_SCRIPT, script, dynamic_words(call.words[j:]), False)
     skip, idle = _WRAPPERS[program]
-    argv = _argv(_table_key(program), call.values, j, stop=True)
+    argv = _argv(table_key(program), call.values, j, stop=True)
     options = dict(argv.options)
     k = argv.end + skip
     if argv.flags & idle:
@@ -575,14 +438,16 @@ class _Analyzer:
         self.home = home
         self.out: List[Command] = []
 
-    def walk(self, tokens: list, cwd: str, wrappers: List[str], stdin: Tuple[str, ...]) -> Scope:
+    def walk(self, events: list, cwd: str, wrappers: List[str], stdin: Tuple[str, ...]) -> Scope:
         scope = Scope(cwd, stdin, self.home)
-        for event in split(tokens):
+        for event in events:
             kind = event[0]
-            if kind == CMD:
-                scope.ran(self.simple(event[1], event[2], scope, wrappers))
+            if kind == LITERAL:
+                scope.ran(self.literal(event[1], event[2], event[3], scope, wrappers))
             elif kind == SEP:
                 scope.separator(event[1])
+            elif kind == CMD:
+                scope.ran(self.simple(event[1], event[2], scope, wrappers))
             elif kind == OPEN:
                 scope.open(event[1])
             elif kind == CLOSE:
@@ -595,21 +460,80 @@ class _Analyzer:
         """Walk ``$( )``/backtick/``<( )`` bodies; return their top-level programs."""
         programs: List[str] = []
         for tokens in subs:
-            programs.extend(self.walk(tokens, cwd, wrappers, ()).top)
+            programs.extend(self.walk(split(tokens), cwd, wrappers, ()).top)
         return programs
 
-    def simple(self, words: list, redirs: list, scope: Scope, wrappers: list) -> List[str]:
+    def literal(self, values: list, redirs: list, quoted: Optional[dict], scope: Scope,
+                wrappers: list) -> List[str]:  # fmt: skip
+        """A simple command from ``quick_split``: literal words, nothing to substitute.
+
+        Most are a plain program, no wrapper or assignment: this is ``emit`` and ``aftermath``
+        for them, without ``simple``/``run`` and their checks, in a third of the time. Both
+        paths must agree (test_plain_commands_skip_only_work_that_does_nothing).
+        """
+        word = values[0] if values else ""  # (no words: only redirections)
+        program = word.rpartition("/")[2]
+        key = table_key(program)
+        words = values[1:]
+        own, spans = _reword(key, words) if key in _REWORDED else (words, ())
+        if (
+            not program
+            or key in _SPECIAL
+            or program in _UNWRAPPED
+            or (quoted and 0 in quoted)  # ``'ls'``: rare, the general path judges it
+            or (redirs and key in _STDIN_READERS)  # ``sh < script``, ``cat <<EOF``
+            or ("=" in word or "*" in word or "?" in word or "[" in word)  # A=1, l*
+            or spans  # ``find -exec`` runs commands of its own
+        ):
+            pairs = list(zip(values, repeat(None)))
+            for k, raw in (quoted or _NO_QUOTES).items():
+                pairs[k] = (values[k], quoted_info(raw))
+            return self.simple(pairs, redirs, scope, wrappers, values)
+        argv = parse_argv(key, own, SPECS)
+        paths, writes, urls = _effects(key, argv, scope.cwd, self.home)
+        redirects = self.redirections(redirs, scope.cwd, paths, writes)[0] if redirs else ()
+        reads_stdin = key in _CODE_READERS and _reads_stdin(key, argv)  # ``curl … | python``
+        exported = key in _EXPORTERS and assignments([(a, None) for a in argv.args], 0)[1]
+        self.out.append(
+            Command(
+                program,
+                tuple(words),
+                tuple(argv.args),
+                frozenset(argv.flags),
+                tuple(argv.options),
+                tuple(exported) if exported else (),  # assignments
+                redirects,
+                tuple(wrappers),
+                scope.cwd,
+                tuple(scope.up),  # pipe_from
+                frozenset(scope.up) if reads_stdin else _NONE,  # exec_sources
+                tuple(paths),
+                tuple(writes),
+                tuple(urls),
+                "",  # unanalyzable
+                " ".join(values) if program == word else " ".join([program, *words]),  # text
+            )
+        )
+        if key in _CHDIRS:  # cd moves the shell; echo's words may be piped into one
+            scope.chdir(_cd_target(argv.args, scope.cwd, self.home, scope.oldpwd))
+        scope.text = " ".join(argv.args) if key == "echo" and not argv.flags else None
+        return [program]
+
+    def simple(self, words: list, redirs: list, scope: Scope, wrappers: list,
+               values: Optional[list] = None) -> List[str]:  # fmt: skip
         """A simple command: its substitutions run first, then the command itself."""
-        subs: Dict[int, List[str]] = {}
-        for _, info in words:
-            if info is not None and info.subs:
-                subs[id(info)] = self.substitutions(info.subs, scope.cwd, wrappers)
-        for redir in redirs:
-            if redir.info is not None and redir.info.subs:
-                subs[id(redir.info)] = self.substitutions(redir.info.subs, scope.cwd, wrappers)
-            if redir.body_subs:
-                subs[id(redir)] = self.substitutions(redir.body_subs, scope.cwd, wrappers)
-        call = _Call(words, redirs, subs, scope, wrappers)
+        subs: Dict[int, List[str]] = _NO_SUBS
+        if values is None:  # from ``split``: words may hold substitutions
+            subs = {}
+            for _, info in words:
+                if info is not None and info.subs:
+                    subs[id(info)] = self.substitutions(info.subs, scope.cwd, wrappers)
+            for redir in redirs:
+                if redir.info is not None and redir.info.subs:
+                    subs[id(redir.info)] = self.substitutions(redir.info.subs, scope.cwd, wrappers)
+                if redir.body_subs:
+                    subs[id(redir)] = self.substitutions(redir.body_subs, scope.cwd, wrappers)
+        call = _Call(words, redirs, subs, scope, wrappers, values)
         i, call.assigns = assignments(words, 0)
         if i < len(words):
             return self.run(call, i)
@@ -645,11 +569,11 @@ class _Analyzer:
             reason = "eval of non-literal text" if program == "eval" else "executes dynamic code"
             return self.emit(call, i, program, reason)
         try:
-            tokens = tokenize(text, len(call.wrappers) + 1, MAX_DEPTH)
+            events = parse(text, len(call.wrappers) + 1, MAX_DEPTH)
         except ShellSyntaxError as err:
             return self.emit(call, i, program, err.reason)
         scope = call.scope
-        inner = self.walk(tokens, call.cwd, [*call.wrappers, program], tuple(scope.up))
+        inner = self.walk(events, call.cwd, [*call.wrappers, program], tuple(scope.up))
         if same_shell and inner.cwd != call.cwd:  # ``eval 'cd /x'`` moves the calling shell
             scope.chdir(inner.cwd)
         kept = [redir for redir in call.redirs if redir.op not in _HERE_OPS]
@@ -659,13 +583,15 @@ class _Analyzer:
 
     def emit(self, call: _Call, i: int, program: str, reason: str = "") -> List[str]:
         """Record the Command run by ``call.words[i]``; return the programs it runs."""
-        values, key = call.values[i + 1 :], _table_key(program)
-        own, spans = find_exec(values) if key == "find" else (values, [])
-        if key == "tar" and own and own[0][:1] not in ("-", ""):
-            own = ["-" + own[0], *own[1:]]  # ``tar czf out.tgz dir``: old-style flag cluster
-        argv = parse_argv(key, own, _SPECS)
+        values, key = call.values[i + 1 :], table_key(program)
+        own, spans = values, ()
+        if key in _REWORDED:
+            own, spans = _reword(key, values)
+        argv = parse_argv(key, own, SPECS)
         paths, writes, urls = _effects(key, argv, call.cwd, self.home)
-        redirects, stdin = self.redirections(call, paths, writes) if call.redirs else ((), None)
+        redirects, stdin = (), None
+        if call.redirs:
+            redirects, stdin = self.redirections(call.redirs, call.cwd, paths, writes)
         sources = call.sources
         if sources is None:
             sources = _code_sources(key, argv, call, stdin) if key in _CODE_READERS else _NONE
@@ -694,28 +620,49 @@ class _Analyzer:
                 " ".join([head, *values]) if head else " ".join(values),  # text
             )
         )
+        if key in _AFTERMATH:
+            call.sources = sources
+            return self.aftermath(call, i, program, reason, argv, stdin, spans)
+        call.scope.text = None
+        return [program] if program else []
+
+    def aftermath(self, call: _Call, i: int, program: str, reason: str, argv: Argv,
+                  stdin: Optional[Redir], spans: list) -> List[str]:  # fmt: skip
+        """What a command does beyond itself: runs more commands, changes cwd, prints text."""
+        key = table_key(program)
         ran = [program] if program else []
+        scope = call.scope
+        if call.sources and key == "bash" and scope.piped:  # ``cat <<EOF | sh``: visible text
+            ran.extend(self.piped_script(call, program))
+        literal = _literal_output(key, argv, call, stdin)
         for start, end in spans:  # ``find … -exec cmd {} ;`` runs cmd too
             words = call.words[i + 1 + start : i + 1 + end]
-            inner = _Call(words, [], call.subs, call.scope, [*call.wrappers, "find"])
+            inner = _Call(words, [], call.subs, scope, [*call.wrappers, "find"])
             inner.cwd = call.cwd
             ran.extend(self.run(inner, 0))
-        if (
-            key in ("cd", "pushd")
-            and not reason
-            and _SAME_SHELL.issuperset(call.wrappers[call.outer :])
-        ):
-            call.scope.chdir(_cd_target(argv.args, call.cwd, self.home, call.scope.oldpwd))
+        if key in _CHDIRS and not reason and _SAME_SHELL.issuperset(call.wrappers[call.outer :]):
+            scope.chdir(_cd_target(argv.args, call.cwd, self.home, scope.oldpwd))
+        scope.text = literal
         return ran
 
-    def redirections(self, call: _Call, paths: list, writes: list) -> Tuple[tuple, Optional[Redir]]:
+    def piped_script(self, call: _Call, program: str) -> List[str]:
+        """Literal text piped into a shell is a script we can read, like a here-doc."""
+        try:
+            events = parse(call.scope.piped or "", len(call.wrappers) + 1, MAX_DEPTH)
+        except ShellSyntaxError:
+            return []  # the shell itself is reported, with its exec_sources, either way
+        return self.walk(events, call.cwd, [*call.wrappers, program], ()).top
+
+    def redirections(
+        self, redirs: list, cwd: str, paths: list, writes: list
+    ) -> Tuple[tuple, Optional[Redir]]:
         """(operator, target) pairs, and the redirection feeding stdin if there is one.
 
         Files written go to ``writes``; files read go to ``paths`` (``cat < ~/.netrc`` reads).
         """
         redirects = []
         stdin = None
-        for redir in call.redirs:
+        for redir in redirs:
             op, target, info = redir.op, redir.target, redir.info
             base = op.lstrip("0123456789")
             if op[: len(op) - len(base)] in ("", "0") and base[:1] == "<":
@@ -724,13 +671,35 @@ class _Analyzer:
             if op in _HERE_OPS or fd_dup or (info is not None and info.procsub) or not target:
                 redirects.append((op, target))
                 continue
-            target = _path(target, call.cwd, self.home)
+            target = _path(target, cwd, self.home)
             redirects.append((op, target))
             if ">" not in base:
                 paths.append(target)
             elif target not in _DEV_SINKS:
                 writes.append(target)
         return tuple(redirects), stdin
+
+
+def _reword(key: str, values: List[str]) -> Tuple[List[str], list]:
+    """The words ``key`` parses as options, and the spans of commands ``find -exec`` runs."""
+    if key == "find":
+        return find_exec(values)
+    if values and values[0][:1] not in ("-", ""):
+        return ["-" + values[0], *values[1:]], []  # ``tar czf out.tgz dir``: a flag cluster
+    return values, []
+
+
+def _literal_output(key: str, argv: Argv, call: _Call, stdin: Optional[Redir]) -> Optional[str]:
+    """What a command prints when that is plain data: ``echo 'rm x'``, ``cat <<'EOF' … EOF``."""
+    if key not in ("echo", "cat") or any(info and info.dynamic for _, info in call.words):
+        return None
+    if key == "echo" and not argv.flags:
+        return " ".join(argv.args)
+    if key != "cat" or argv.args or stdin is None or stdin.op not in _HERE_OPS:
+        return None
+    if stdin.body is not None:
+        return None if stdin.body_subs else stdin.body
+    return None if stdin.info is not None and stdin.info.dynamic else stdin.target
 
 
 def _cd_target(args: List[str], cwd: str, home: str, oldpwd: str) -> str:
@@ -750,44 +719,34 @@ def _code_sources(key: str, argv: Argv, call: _Call, stdin: Optional[Redir]) -> 
     for value, info in call.words:
         if args and value == args[0] and info is not None and info.procsub:
             return frozenset(call.subs.get(id(info), ()))
-    if code_flags is None or code_flags & argv.flags:
-        reads_stdin = code_flags is None and bool(args) and args[0] in _STDIN_NAMES
-    else:
-        reads_stdin = not args or args[0] in _STDIN_NAMES or "stdin" in argv.flags
-    if not reads_stdin:
+    if not _reads_stdin(key, argv):
         return _NONE
     if stdin is not None:
         return frozenset(call.subs.get(id(stdin.info), []) + call.subs.get(id(stdin), []))
     return frozenset(call.scope.up)
 
 
+def _reads_stdin(key: str, argv: Argv) -> bool:
+    """Whether a code reader (``sh``, ``python``, ``source``) takes its code from stdin."""
+    code_flags = _CODE_FLAGS.get(key)
+    args = argv.args
+    if code_flags is None or code_flags & argv.flags:
+        return code_flags is None and bool(args) and args[0] in _STDIN_NAMES
+    return not args or args[0] in _STDIN_NAMES or "stdin" in argv.flags
+
+
 def analyze(command: str, cwd: str = "", home: str = "") -> Analysis:
     """Parse ``command`` and return every simple command it would run. Never raises."""
     try:
-        return _analyze(command, cwd, home)
+        if not command or command.isspace():
+            return Analysis(())
+        try:
+            events = parse(command, 0, MAX_DEPTH)
+        except ShellSyntaxError as err:
+            return Analysis((Command("", unanalyzable=err.reason, text=command.strip()),))
+        analyzer = _Analyzer(home)
+        analyzer.walk(events, cwd, [], ())
+        return Analysis(tuple(analyzer.out))
     except Exception:  # a parser bug must not take the hook down: report it as unanalysable
         text = command.strip() if isinstance(command, str) else ""
         return Analysis((Command("", unanalyzable="parser error", text=text),))
-
-
-def _analyze(command: str, cwd: str, home: str) -> Analysis:
-    if not command or command.isspace():
-        return Analysis(())
-    try:
-        tokens = tokenize(command, 0, MAX_DEPTH)
-    except ShellSyntaxError as err:
-        return Analysis((Command("", unanalyzable=err.reason, text=command.strip()),))
-    analyzer = _Analyzer(home)
-    analyzer.walk(tokens, cwd, [], ())
-    return Analysis(tuple(analyzer.out))
-
-
-def canonical_flag(program: str, flag: str) -> str:
-    """Canonical name of a flag as a rule spells it (``-r``/``--recursive``/``recursive``)."""
-    name = flag.partition("=")[0].lstrip("-") or flag
-    spec = _SPECS.get(program)
-    if spec is None:
-        base, _, sub = program.partition(" ")
-        key = _table_key(base)
-        spec = _SPECS.get(key + " " + sub) or _SPECS.get(key)
-    return spec[0].get(name, name) if spec else name

@@ -7,13 +7,17 @@ simple commands, separators, subshell / group boundaries and substitutions that 
 any simple command (``for x in $(…)``, ``case $(…) in``, ``[[ … ]]``, ``(( … ))``).
 
 The common path (plain words and operators) is one compiled regex per token; only quoted text,
-``$`` expansions, backticks and here-docs drop to slower part-by-part handling.
+``$`` expansions, backticks and here-docs drop to slower part-by-part handling. Simpler still,
+``parse`` first tries ``quick_split``: a line of literal and plainly quoted words, redirections
+and list operators is tokenised and split by one ``findall``, with no Token list in between.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Pattern, Tuple
+
+from .shell_options import spec_names
 
 # Token kinds. Tokens are tuples ``(kind, text, extra)``: for WORD, ``text`` is the word with
 # quotes removed and ``extra`` is None (plain, unquoted, literal word) or a WordInfo; for OP,
@@ -21,8 +25,8 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 # is the list of substitutions found inside.
 WORD, OP, REDIR, ARITH = 0, 1, 2, 3
 
-# Events produced by ``split``.
-CMD, SEP, OPEN, CLOSE, SUBS = 0, 1, 2, 3, 4
+# Events produced by ``split`` (and LITERAL commands by ``quick_split``).
+CMD, SEP, OPEN, CLOSE, SUBS, LITERAL = 0, 1, 2, 3, 4, 5
 
 Token = Tuple[int, str, Any]
 
@@ -119,29 +123,6 @@ _MAX_BRACE_WORDS = 64
 _MAX_TOKENS = 4000
 _MAX_SCAN = 200_000
 _TOO_COMPLEX = "command too complex"
-
-
-def spec_pairs(spec: str) -> Dict[str, str]:
-    """``"r=recursive f=force"`` -> ``{"r": "recursive", "f": "force"}``."""
-    return dict(item.split("=", 1) for item in spec.split())
-
-
-def spec_names(spec: str) -> FrozenSet[str]:
-    """``"a b"`` -> ``frozenset({"a", "b"})``."""
-    return frozenset(spec.split())
-
-
-def spec_table(text: str) -> Dict[str, str]:
-    """``key: items`` per line, indented lines continuing the key above: tables stay readable."""
-    table: Dict[str, str] = {}
-    key = ""
-    for line in text.strip().splitlines():
-        if line[:1] == " ":
-            table[key] += line
-        else:
-            key, _, items = line.partition(": ")
-            table[key] = items
-    return table
 
 
 def tokenize(text: str, depth: int = 0, limit: int = 5) -> List[Token]:
@@ -484,6 +465,123 @@ def split(tokens: List[Token]) -> List[tuple]:
     return _Splitter(tokens).run()
 
 
+def parse(text: str, depth: int = 0, limit: int = 5) -> List[tuple]:
+    """``split(tokenize(text))``, in one regex pass when the line is simple (``quick_split``)."""
+    events = quick_split(text)
+    return split(tokenize(text, depth, limit)) if events is None else events
+
+
+def _quick_regex(redirections: bool) -> Pattern[str]:
+    """A simple line in one ``findall``, as tuples (run of printable ASCII words, which split
+    like ``str.split``; other plain word; word with plain quotes; redirection; operator; the
+    rest). Alternatives and lookaheads mirror _TOKEN; the last group takes the rest of the line
+    when something needs the full lexer.
+
+    Without ``<``/``>`` in the line no digits start a redirection (``2>``), so a run of words
+    is one character class (``#`` left out: it starts a comment, the other alternative takes
+    ``a#b``), a fifth faster than checking word by word.
+    """
+    chars = r"!%*+,\-./0-9:=?@A-Z\[\]^_a-z{}~"
+    digits = r"(?![0-9]*[<>])" if redirections else ""
+    if redirections:
+        word = rf"{digits}[{chars}][#{chars}]*"
+        run = rf"{word}(?:[ \t]+{word})*"
+    else:
+        run = rf"[{chars}][{chars} \t]*"
+    end = r"(?=[ \t\n|&;()<>]|\Z)"
+    return re.compile(
+        rf"[ \t]*(?:({run}){end}"
+        rf"|({digits}[^ \t\n'\"\\$`|&;()<>#]{_WORD_CHARS}*){end}"
+        rf"|({digits}(?!#){_WORD_CHARS}*(?:(?:'[^']*'|\"[^\"\\$`]*\"){_WORD_CHARS}*)+){end}"
+        r"|([0-9]*(?:<<<|<<-|<<|<>|<&|>>|>&|>\||[<>])|&>>|&>)"
+        r"|(&&|\|\||;;&|;;|;&|\|&|\(\(|[|&;()\n])"
+        r"|([^ \t][\s\S]*))"
+    )
+
+
+_QUICK = _quick_regex(redirections=True)
+_QUICK_NO_REDIRECTIONS = _quick_regex(redirections=False)
+_QUOTE_PARTS = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_LIST_OPS = frozenset(("&&", "||", "|", "|&", ";", "&", "\n"))
+
+
+def quick_split(text: str) -> Optional[List[tuple]]:
+    """``split(tokenize(text))`` for lines of literal words, redirections and list operators.
+
+    Commands are ``(LITERAL, values, redirs, quoted)``: most never need ``(value, info)``
+    pairs, so the words' values, and quoted words' source text by index (``quoted_info``) or
+    None. Returns None for anything else (``$``, backslashes, comments, here-docs, subshells,
+    reserved words, brace expansion): the full lexer decides those, errors included.
+    """
+    if len(text) > _MAX_TOKENS:  # fewer characters than that cannot make too many tokens
+        return None
+    if _NOT_PLAIN.search(text) is None:  # ``git status``: words only, split like str.split
+        values = text.split()
+        if values and values[0] in _RESERVED:
+            return None
+        return [(LITERAL, values, [], None)] if values else []
+    events: List[tuple] = []
+    values: List[str] = []
+    quoted_at: Optional[Dict[int, str]] = None
+    redirs: List[Redir] = []
+    pending = ""  # a redirection operator waiting for its target word
+    found = (_QUICK if "<" in text or ">" in text else _QUICK_NO_REDIRECTIONS).findall(text)
+    for run, plain, quoted, redir, op, _ in found:
+        if run or plain:
+            chunk = run or plain
+            if "{" in chunk and "," in chunk:  # brace expansion, perhaps
+                return None
+            parts = run.split() if run else [plain]
+            if pending:  # the word after a redirection operator is its target
+                redirs.append(Redir(pending, parts.pop(0), None))
+                pending = ""
+            if parts:
+                if not values and parts[0] in _RESERVED:
+                    return None
+                values += parts
+        elif quoted:
+            if pending:
+                redirs.append(Redir(pending, _unquote(quoted), quoted_info(quoted)))
+                pending = ""
+            else:
+                if quoted_at is None:
+                    quoted_at = {}
+                quoted_at[len(values)] = quoted
+                values.append(_unquote(quoted))
+        elif pending:
+            return None
+        elif redir:
+            if redir.lstrip("0123456789") in ("<<", "<<-"):
+                return None
+            pending = redir
+        elif op in _LIST_OPS:
+            if values or redirs:
+                events.append((LITERAL, values, redirs, quoted_at))
+                values, quoted_at, redirs = [], None, []
+            events.append((SEP, op))
+        else:
+            return None
+    if values or redirs:
+        events.append((LITERAL, values, redirs, quoted_at))
+    return None if pending else events
+
+
+def _unquote(raw: str) -> str:
+    """A word of plain text and ``'…'`` / ``"…"`` parts without expansions: drop the quotes."""
+    if '"' not in raw:
+        return raw.replace("'", "")
+    if "'" not in raw:
+        return raw.replace('"', "")
+    return _QUOTE_PARTS.sub(r"\1\2", raw)
+
+
+def quoted_info(raw: str) -> WordInfo:
+    """The WordInfo of such a word: quoted, nothing dynamic."""
+    info = WordInfo()
+    info.raw, info.quoted = raw, True
+    return info
+
+
 class _Splitter:
     """Cursor over the tokens of one script; ``cases`` is a stack of "reading patterns"."""
 
@@ -502,8 +600,11 @@ class _Splitter:
         while self.i < n:
             kind, text, extra = tokens[self.i]
             self.i += 1
-            if cases and cases[-1]:
-                self.pattern(kind, text, extra)
+            if cases and cases[-1]:  # ``case … in`` patterns: skip to ``)``; ``esac`` ends it
+                if kind == WORD and text == "esac" and extra is None:
+                    cases.pop()
+                elif kind == OP and text == ")":
+                    cases[-1] = False
             elif kind == WORD:
                 if self.words or extra is not None or text not in _RESERVED:
                     self.words.append((text, extra))
@@ -542,13 +643,6 @@ class _Splitter:
             self.events.append((CLOSE, True))
         else:
             self.events.append((SEP, op))
-
-    def pattern(self, kind: int, text: str, extra: Any) -> None:
-        """Inside ``case … in``: skip patterns up to ``)``; ``esac`` ends the case."""
-        if kind == WORD and text == "esac" and extra is None:
-            self.cases.pop()
-        elif kind == OP and text == ")":
-            self.cases[-1] = False
 
     def reserved(self, word: str) -> None:
         """Handle a reserved word in command position."""
@@ -613,13 +707,10 @@ class _Splitter:
             self.events.append((SUBS, subs))
 
 
-_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
-
-
 class Scope:
     """Shell state while walking one script: cwd after ``cd``, the pipeline, ``( )`` frames."""
 
-    __slots__ = ("base", "cwd", "frames", "home", "oldpwd", "seg", "top", "up")
+    __slots__ = ("base", "cwd", "frames", "home", "oldpwd", "piped", "seg", "text", "top", "up")
 
     def __init__(self, cwd: str, stdin: Tuple[str, ...], home: str) -> None:
         self.cwd = cwd
@@ -630,6 +721,8 @@ class Scope:
         self.seg: List[str] = []  # programs of the current pipeline element
         self.top: List[str] = []  # every program run at this level, for exec_sources
         self.frames: List[tuple] = []
+        self.text: Optional[str] = None  # what the last command printed, when it is literal
+        self.piped: Optional[str] = None  # literal text arriving on this element's stdin
 
     def ran(self, programs: List[str]) -> None:
         self.seg.extend(programs)
@@ -638,9 +731,10 @@ class Scope:
     def separator(self, op: str) -> None:
         if op == "|" or op == "|&":
             self.up.extend(self.seg)
+            self.piped = self.text
         else:
-            self.up = list(self.base)
-        self.seg = []
+            self.up, self.piped = list(self.base), None
+        self.seg, self.text = [], None
 
     def open(self, subshell: bool) -> None:
         """``(`` or ``{``: the group shares the pipeline position; a subshell keeps its cwd."""
@@ -659,141 +753,6 @@ class Scope:
         self.oldpwd, self.cwd = self.cwd, target
 
 
-def assignments(words: list, i: int) -> Tuple[int, List[Tuple[str, str]]]:
-    """Leading ``NAME=value`` words from ``i`` (quoted ``'A=b'`` is a command, not one)."""
-    found = []
-    while i < len(words):
-        value, info = words[i]
-        raw = value if info is None else info.raw
-        if "=" not in raw or _ASSIGN.match(raw) is None:
-            break
-        name, _, val = value.partition("=")
-        found.append((name.rstrip("+"), val))
-        i += 1
-    return i, found
-
-
 def dynamic_words(words: list) -> list:
     """Words whose text includes command output: running them runs that output as code."""
     return [info for _, info in words if info is not None and info.cmdsub]
-
-
-def find_exec(values: List[str]) -> Tuple[List[str], List[Tuple[int, int]]]:
-    """find's own words, and the (start, end) spans of its ``-exec … ;`` commands."""
-    own: List[str] = []
-    spans: List[Tuple[int, int]] = []
-    i, n = 0, len(values)
-    while i < n:
-        word = values[i]
-        own.append(word)
-        i += 1
-        if word in ("-exec", "-execdir", "-ok", "-okdir"):
-            start = i
-            while i < n and values[i] not in (";", "+"):
-                i += 1
-            if i > start:
-                spans.append((start, i))
-            i += 1
-    return own, spans
-
-
-# How one program's words are read: (aliases, valued options, attached-only options,
-# single-dash long options, has subcommands, positionals after which options end).
-ArgvSpec = Tuple[Dict[str, str], FrozenSet[str], FrozenSet[str], bool, bool, int]
-NO_SPEC: ArgvSpec = ({}, frozenset(), frozenset(), False, False, 0)
-
-
-class Argv:
-    """Options and positionals of one command's words (see ``parse_argv``)."""
-
-    __slots__ = ("args", "end", "flags", "options", "sub_at")
-
-    def __init__(self) -> None:
-        self.flags: Set[str] = set()
-        self.options: List[Tuple[str, str]] = []
-        self.args: List[str] = []
-        self.sub_at = -1  # index in args of the subcommand (``git push``), -1 when none
-        self.end = 0  # with ``stop``: index of the first positional word
-
-
-def parse_argv(
-    key: str, values: List[str], specs: Dict[str, ArgvSpec], start: int = 0, stop: bool = False
-) -> Argv:
-    """Canonical flags, valued options and positionals of ``values[start:]``.
-
-    GNU style (options may follow positionals) unless ``stop``: a wrapper's options end at its
-    command word, whose index is ``end``. The first positional of a program with subcommands
-    switches to the "program subcommand" spec when there is one.
-    """
-    argv = Argv()
-    aliases, valued, attached, single, subcommands, end_after = specs.get(key, NO_SPEC)
-    args = argv.args
-    i, n, literal = start, len(values), False
-    while i < n:
-        word = values[i]
-        i += 1
-        if literal or word[:1] != "-" or word == "-":
-            if stop:
-                argv.end = i - 1
-                return argv
-            args.append(word)
-            if subcommands and argv.sub_at < 0:
-                argv.sub_at = len(args) - 1
-                sub = specs.get(key + " " + word)
-                if sub is not None:
-                    aliases, valued, attached, single, _, end_after = sub
-            literal = literal or 0 < end_after <= len(args)
-        elif word == "--":
-            literal = True
-            if stop:
-                argv.end = i
-                return argv
-        elif word[1] == "-" or single:
-            i = _long_option(word, values, i, aliases, valued, argv)
-        else:
-            i = _short_options(word, values, i, (aliases, valued, attached), argv)
-    argv.end = n
-    return argv
-
-
-def _long_option(
-    word: str,
-    values: List[str],
-    i: int,
-    aliases: Dict[str, str],
-    valued: FrozenSet[str],
-    argv: Argv,
-) -> int:
-    """``--name``, ``--name=value`` or ``--name value`` (when the table says it takes one)."""
-    spelled, eq, value = word.partition("=")
-    name = spelled.lstrip("-")
-    canonical = aliases.get(name, name)
-    argv.flags.add(canonical)
-    if eq:
-        argv.options.append((canonical, value))
-    elif spelled in valued and i < len(values):
-        argv.options.append((canonical, values[i]))
-        i += 1
-    return i
-
-
-def _short_options(word: str, values: List[str], i: int, tables: tuple, argv: Argv) -> int:
-    """One ``-abc`` cluster; a valued letter takes the rest of the cluster or the next word."""
-    aliases, valued, attached = tables
-    for j in range(1, len(word)):
-        char = word[j]
-        canonical = aliases.get(char, char)
-        argv.flags.add(canonical)
-        spelled = "-" + char
-        if spelled in valued:
-            if j + 1 < len(word):
-                argv.options.append((canonical, word[j + 1 :]))
-            elif i < len(values):
-                argv.options.append((canonical, values[i]))
-                i += 1
-            return i
-        if spelled in attached:
-            if j + 1 < len(word):
-                argv.options.append((canonical, word[j + 1 :]))
-            return i
-    return i

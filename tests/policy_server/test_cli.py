@@ -143,7 +143,7 @@ def test_explain_shows_the_parsed_command_and_each_rule(
     assert code == 0
     assert "command: rm -rf /home/dev" in out or "command: rm" in out
     assert "MATCH fs.rm-root-home" in out
-    assert "-     git.force-push-protected [deny]: the event has none of ['program:git']" in out
+    assert "-     git.force-push-protected [deny]: the event has none of ['sub:git push']" in out
     assert "prompt.secret" not in out  # other events are only listed with --all
     assert out.rstrip().splitlines()[-1].startswith("decision: deny")
 

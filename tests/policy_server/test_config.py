@@ -15,6 +15,9 @@ def test_defaults_without_any_file_or_environment() -> None:
         "policies": None,
         "host": "127.0.0.1",
         "port": 8700,
+        "workers": None,
+        "fail_mode": "auto",
+        "log_level": "info",
     }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy_server.engine.paths import Glob, is_at_or_above, normalize
+from policy_server.engine.paths import Glob, ProtectedPaths, is_at_or_above, normalize
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,36 @@ def test_is_at_or_above(target: str, protected: str, home: str, expected: bool) 
 )
 def test_glob(pattern: str, path: str, cwd: str, expected: bool) -> None:
     assert Glob(pattern).match(path, cwd) is expected
+
+
+PROTECTED = ["/", "~", "/etc", "/usr", "/home", "/Users"]
+
+
+@pytest.mark.parametrize(
+    ("target", "home"),
+    [
+        ("/", ""),
+        ("/etc", ""),
+        ("/etc/", ""),
+        ("/etc/nginx", ""),
+        ("/*", ""),
+        ("/home", ""),
+        ("/home/a", "/home/a"),
+        ("/home/a/proj", "/home/a"),
+        ("/var/lib/ci", "/var/lib/ci"),
+        ("/var/lib", "/var/lib/ci"),
+        ("/var", ""),
+        ("~", ""),
+        ("~/x", ""),
+        ("/Users/bob", ""),
+        ("/Users/bob/src", ""),
+        ("/tmp/build", ""),
+        ("*", ""),
+        ("", ""),
+        ("rel/path", ""),
+    ],
+)
+def test_protected_paths_agree_with_is_at_or_above(target: str, home: str) -> None:
+    """The precomputed set must give exactly the answers of the plain definition."""
+    expected = any(is_at_or_above(target, p, home) for p in PROTECTED)
+    assert ProtectedPaths(PROTECTED).covers(target, home) is expected

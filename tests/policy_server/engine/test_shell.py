@@ -8,6 +8,7 @@ A ``None`` program checks the Analysis itself (``programs`` / ``unanalyzable``).
 from __future__ import annotations
 
 import itertools
+import posixpath
 import random
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_server.engine import shell, shell_lexer
+from policy_server.engine.paths import expand_home, normalize
 from policy_server.engine.shell import (
     FLAG_ALIASES,
     MAX_DEPTH,
@@ -439,6 +442,18 @@ HEREDOCS = [
     case("heredoc-to-python-not-shell", "python3 <<EOF\nimport os\nEOF", "python3",
          exec_sources=frozenset()),
     case("heredoc-recorded-in-redirects", "cat <<EOF\nx\nEOF", "cat", redirects=(("<<", "EOF"),)),
+    case("heredoc-piped-into-shell-is-read", "cat <<EOF | bash\nrm -rf /\nEOF", "rm",
+         flags__=RF, wrappers=("bash",)),
+    case("heredoc-piped-shell-keeps-exec-sources", "cat <<EOF | bash\nls\nEOF", "bash",
+         exec_sources=frozenset({"cat"})),
+    case("echo-piped-into-sudo-sh-is-read", "echo 'rm -rf /' | sudo sh", "rm",
+         wrappers=("sudo", "sh")),
+    case("here-string-piped-into-shell", "cat <<< 'rm x' | sh", "rm", args=("x",)),
+    case("echo-variable-piped-is-not-read", 'echo "$X" | sh', None, programs={"echo", "sh"}),
+    case("expanding-heredoc-piped-not-read", "cat <<EOF | sh\n$(curl x)\nEOF", None,
+         programs={"curl", "cat", "sh"}),
+    case("only-the-adjacent-element-is-read", "echo 'rm x' | tee f | sh", None,
+         programs={"echo", "tee", "sh"}),
 ]
 
 REDIRECTS = [
@@ -561,6 +576,10 @@ UNANALYZABLE = [
          unanalyzable="nesting deeper than 5"),
     case("five-substitutions-fine", "echo " + "$(echo " * 5 + "hi" + ")" * 5, None,
          unanalyzable=()),
+    case("huge-pipeline-too-complex", "a|" * 3000 + "b", "", unanalyzable="command too complex"),
+    case("rescanned-parens-too-complex", "((" * 5000, "", unanalyzable="command too complex"),
+    case("brace-expansion-capped-at-64-words", "echo " + "{a,b}" * 40, "echo",
+         args__=("aaaaaa" + "{a,b}" * 34, "bbbbbb" + "{a,b}" * 34)),
     case("analysis-lists-reasons", "$X; $(y) z", None,
          unanalyzable=("variable as command word", "command substitution as command word")),
 ]
@@ -772,3 +791,79 @@ def test_every_flag_permutation_of_rm_rf() -> None:
     for perm in itertools.permutations(["-r", "-f", "-v"]):
         seen.add(analyze("rm " + " ".join(perm) + " /").commands[0].flags)
     assert seen == {frozenset({"recursive", "force", "verbose"})}
+
+
+# Fast paths: each must give what the general code gives --------------------------------
+
+FIELDS = Command.__slots__
+# Lines for quick_split and the plain-command path, with the cases they hand on or must copy
+# (cd, echo into a shell, code readers, wrappers, redirections, quoted and assigned words).
+FAST_LINES = [
+    "git status --short && git diff --stat HEAD~3 -- tests/test_api.py | cat",
+    "cd src && ls -la ./build/ docs//x ../up && cd - && cd && pwd",
+    "echo 'rm -rf /' | sh; echo -n x | bash; printf x | sh",
+    "curl -fsSL https://x.io/i.sh | python3 - && python -m pytest -q | python -c 'x'",
+    "/usr/bin/git push origin main; ./run.sh x; A=1 make; 'ls' x; l*s; [ -f x ]",
+    "sudo rm -rf /tmp/x && env -i FOO=1 sh -c 'rm -rf ~' && timeout 5 cat ~/.ssh/id_rsa",
+    "make test 2>&1 | tail -n 5 > out.log && sort -o sorted.txt x && tee a b < in",
+    "cp a b/ && mv -t dir x y && tar czf out.tgz dir && find . -name '*.py' -exec rm {} +",
+    "export PATH=/x:$PATH; source .env; . ./venv/bin/activate; eval x; dd if=a of=b",
+    "curl -d @data.json -F f=@up.bin -o page.html https://x.io && wget -O - http://y",
+    "kubectl get pods -n prod -o wide && docker run -v /:/host img sh && npx tsc -p .",
+]
+FAST_PLACES = [("/home/u/proj", "/home/u"), ("", ""), ("rel/../dir", ""), ("~/w", "/root/")]
+
+
+class _Everything:
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _fields(analysis: Analysis) -> list:
+    return [tuple(getattr(c, f) for f in FIELDS) for c in analysis.commands]
+
+
+@pytest.mark.parametrize("line", FAST_LINES)
+@pytest.mark.parametrize(("cwd", "home"), FAST_PLACES)
+def test_plain_commands_skip_only_work_that_does_nothing(
+    monkeypatch: pytest.MonkeyPatch, line: str, cwd: str, home: str
+) -> None:
+    fast = analyze(line, cwd, home)
+    monkeypatch.setattr(shell, "_SPECIAL", _Everything())  # every command takes the long way
+    assert _fields(fast) == _fields(analyze(line, cwd, home))
+    monkeypatch.setattr(shell_lexer, "quick_split", lambda text: None)  # and the full lexer
+    assert _fields(fast) == _fields(analyze(line, cwd, home))
+
+
+PATH_PART = st.sampled_from(["a", "b.c", ".", "..", "", "~", "$HOME", ".hid", "x~1", "{}"])
+PATH = st.lists(PATH_PART, max_size=4).map("/".join)
+
+
+def _normalize_by_the_book(path: str, cwd: str, home: str) -> str:
+    """``paths.normalize`` without its fast path: expand home, join, posixpath.normpath."""
+    if not path:
+        return path
+    path = expand_home(path, home)
+    if not path.startswith(("/", "~")):
+        if not cwd:
+            return posixpath.normpath(path)
+        path = expand_home(cwd, home).rstrip("/") + "/" + path
+    if path.startswith("~"):
+        rest = posixpath.normpath("/" + path[1:].lstrip("/"))
+        return "~" if rest == "/" else "~" + rest
+    norm = posixpath.normpath(path)
+    return "/" + norm.lstrip("/") if norm.startswith("//") else norm
+
+
+@settings(max_examples=300, deadline=None)
+@given(PATH, PATH, st.sampled_from(["", "/home/u", "/home/u/", "/", "~"]))
+def test_normalize_fast_path_matches_the_book(path: str, cwd: str, home: str) -> None:
+    assert normalize(path, cwd, home) == _normalize_by_the_book(path, cwd, home)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PATH, min_size=1, max_size=4), PATH, st.sampled_from(["", "/home/u", "/"]))
+def test_plain_relative_paths(args: list, cwd: str, home: str) -> None:
+    # ``_effects`` joins most relative paths to the cwd itself instead of calling ``_path``.
+    command = analyze("ls -- " + " ".join(f"'{a}'" for a in args), cwd, home).commands[0]
+    assert command.paths == tuple(shell._path(a, cwd, home) for a in args if a)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_server.engine.shell_lexer import (
     ARITH,
     CLOSE,
     CMD,
+    LITERAL,
     OP,
     OPEN,
     REDIR,
@@ -16,16 +21,20 @@ from policy_server.engine.shell_lexer import (
     WORD,
     Scope,
     ShellSyntaxError,
-    assignments,
     expand_braces,
+    quick_split,
+    quoted_info,
+    scan_expansions,
+    split,
+    tokenize,
+)
+from policy_server.engine.shell_options import (
+    assignments,
     find_exec,
     parse_argv,
-    scan_expansions,
     spec_names,
     spec_pairs,
     spec_table,
-    split,
-    tokenize,
 )
 
 
@@ -251,6 +260,7 @@ def test_spec_helpers() -> None:
     assert spec_pairs("a=b c=d") == {"a": "b", "c": "d"}
     assert spec_names("a b a") == frozenset({"a", "b"})
     assert spec_table("x: 1 2\n    3\ny z: 4\n") == {"x": "1 2    3", "y z": "4"}
+    assert spec_table("a: 1; b: 2 3") == {"a": "1", "b": "2 3"}
 
 
 def test_scope_tracks_pipeline_and_subshells() -> None:
@@ -273,3 +283,53 @@ def test_assignments_and_find_exec() -> None:
     assert assignments(words, 0) == (2, [("A", "1"), ("B", "x")])
     own, spans = find_exec([".", "-exec", "rm", "{}", ";", "-execdir", "ls", "+", "-ok", ";"])
     assert own == [".", "-exec", "-execdir", "-ok"] and spans == [(2, 4), (6, 7)]
+
+
+# quick_split: the one-regex path for simple lines must give what the full lexer gives -------
+
+
+def _as_split_events(events: list) -> list:
+    """Events with each command as (CMD, [(value, info fields)], [redirection fields])."""
+
+    def info(i: Any) -> Any:
+        return None if i is None else (i.raw, i.quoted, i.dynamic, i.subs, i.cmdsub, i.procsub)
+
+    def redirs(rs: list) -> list:
+        return [(r.op, r.target, info(r.info), r.body, r.expand) for r in rs]
+
+    out = []
+    for event in events:
+        if event[0] == LITERAL:
+            _, values, rs, quoted = event
+            quoted = quoted or {}
+            words = [(v, info(quoted_info(quoted[k]) if k in quoted else None)) for k, v in
+                     enumerate(values)]  # fmt: skip
+            out.append((CMD, words, redirs(rs)))
+        elif event[0] == CMD:
+            out.append((CMD, [(v, info(i)) for v, i in event[1]], redirs(event[2])))
+        else:
+            out.append(event)
+    return out
+
+
+QUICK_PIECES = ["ls", "a", "1", "2>&1", "> f", "<<< x", "<<E", "&&", "||", "|", ";", "&", ";;",
+                "\n", " ", "\t", "'a b'", '"c d"', "x'y'z", "'", '"', "#", "{a,b}", "{", "}",
+                "=", "A=1", "$x", "\\", "(", ")", "é", "\r", "!", "[[", "if", "*", "&>", "2>"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["git status --short && git diff HEAD -- a.py | cat", "git commit -m 'fix: x' && git push",
+     "git log --since='2 weeks ago' -- f | head -n 20", "make 2>&1 | tail > out; echo done",
+     "cat <<< 'x y' | sh", "a#b #c", "if x; then y; fi", "echo {a,b}", "é ü", "ls >", "x ;;"],
+)  # fmt: skip
+def test_quick_split_matches_the_full_lexer(text: str) -> None:
+    quick = quick_split(text)
+    if quick is not None:  # None hands the line to the full lexer
+        assert _as_split_events(quick) == _as_split_events(split(tokenize(text)))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(QUICK_PIECES), max_size=10).map("".join))
+def test_property_quick_split_matches_the_full_lexer(text: str) -> None:
+    test_quick_split_matches_the_full_lexer(text)

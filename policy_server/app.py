@@ -1,0 +1,101 @@
+"""The policy server's Flask app factory: ``create_app(settings)`` and its per-app state.
+
+No import-time side effects: everything (store connection, policies, audit committer, token
+cache, metrics) is created in ``create_app`` and hangs off ``app.extensions["reins"]``, so tests
+build a fresh app per test on a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Request, current_app
+
+from . import errors, store
+from .audit.writer import GroupCommitter
+from .live_policies import LivePolicies
+from .loader import BUNDLED_POLICIES
+from .metrics import Metrics
+from .tokens import Principal, TokenCache, allowed, parse_authorization
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class ServerState:
+    settings: dict[str, Any]
+    db_path: Path
+    policies: LivePolicies
+    committer: GroupCommitter
+    tokens: TokenCache
+    metrics: Metrics
+    reader: Any = field(default=None)  # read-only connection for audit queries
+
+    def require(self, request: Request, need: str | None) -> Principal:
+        """The caller's identity, or 401 (no or bad token) / 403 (token lacks the role).
+
+        ``need=None`` accepts any valid token."""
+        presented = parse_authorization(request.headers)
+        if not presented:
+            raise errors.ApiError(
+                401,
+                "missing token: send Authorization: Bearer <token> (create one with `reins token create`)",
+            )
+        principal = self.tokens.authenticate(presented, now_us())
+        if principal is None:
+            raise errors.ApiError(401, "invalid, expired or revoked token")
+        if need is not None and not allowed(principal.roles, need):
+            raise errors.ApiError(
+                403,
+                f"this endpoint needs the {need} role; token of {principal.user} has {', '.join(principal.roles)}",
+            )
+        return principal
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _off_the_event_loop() -> Any:
+    """Under gevent, run the commit and its fsync in gevent's thread pool so other requests
+    keep being served meanwhile; without gevent (tests, scripts) call it directly."""
+    try:
+        from gevent import get_hub, monkey
+    except ImportError:  # pragma: no cover - gevent is a core dependency
+        return None
+    if not monkey.is_module_patched("threading"):
+        return None
+    return lambda fn: get_hub().threadpool.apply(fn)
+
+
+def state() -> ServerState:
+    return current_app.extensions["reins"]
+
+
+def create_app(settings: dict[str, Any]) -> Flask:
+    """Build the app. ``settings`` is ``config.load(...)`` output (db, policies, ...)."""
+    from .routes import audit, health, hooks, policies
+
+    app = Flask("reins.policy_server")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # keep the harness JSON in the order we build it
+    db_path = Path(settings["db"])
+    conn = store.connect(db_path)
+    metrics_dir = settings.get("metrics_dir")
+    reins = ServerState(
+        settings=settings,
+        db_path=db_path,
+        policies=LivePolicies(Path(settings.get("policies") or BUNDLED_POLICIES)),
+        committer=GroupCommitter(conn, run_blocking=_off_the_event_loop()),
+        tokens=TokenCache(lambda: store.connect(db_path)),
+        metrics=Metrics(Path(metrics_dir) if metrics_dir else None),
+        reader=store.connect(db_path),
+    )
+    app.extensions["reins"] = reins
+    errors.install(app)
+    for blueprint in (hooks.bp, policies.bp, audit.bp, health.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,255 @@
+"""``reins audit export|verify|prune``: thin shell over the audit library.
+
+Exit codes: 0 done, 1 the log is broken or could not be written, 2 a usage error (no such store,
+bad date, bad format), always with one line on stderr. ``export`` writes only records to stdout.
+
+The checkpoint key is read from ``REINS_AUDIT_KEY`` (hex) or the file ``<db>.key`` next to the
+store; ``prune`` creates that file (mode 0600) on first use. Keep a copy off the machine: it is
+what proves a checkpoint was not forged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import getpass
+import os
+import secrets
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from policy_server import config, store
+
+EXIT_BROKEN = 1
+EXIT_USAGE = 2
+KEY_ENV = "REINS_AUDIT_KEY"
+MIN_KEY_BYTES = 16
+
+
+class UsageError(Exception):
+    """A problem with the command line or the environment; the message says what to do."""
+
+
+def register(subparsers: Any) -> None:
+    audit = subparsers.add_parser(
+        "audit",
+        help="export, verify and prune the audit log",
+        description="Work with the tamper-evident audit log in the store.",
+    )
+    verbs = audit.add_subparsers(dest="audit_verb", metavar="VERB")
+    verbs.required = True
+
+    export = verbs.add_parser(
+        "export",
+        help="stream audit records as jsonl, csv or ocsf",
+        description="Stream audit records in seq order to stdout (or --out). WHEN is an ISO date "
+        "or datetime (UTC unless it has an offset), today, yesterday, or Nd for N days ago.",
+    )
+    export.add_argument(
+        "--format",
+        default="jsonl",
+        metavar="jsonl|csv|ocsf",
+        help="jsonl: stored records with their hashes (verifiable offline); csv: fixed columns; "
+        "ocsf: OCSF 1.6.0 API Activity (class 6003). Default: jsonl",
+    )
+    export.add_argument("--since", metavar="WHEN", help="records at or after WHEN")
+    export.add_argument("--until", metavar="WHEN", help="records before WHEN")
+    export.add_argument("--agent", metavar="NAME", help="only this agent's records")
+    export.add_argument("--decision", metavar="allow|deny|ask", help="only this decision")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    _common(export)
+    export.set_defaults(func=cmd_export)
+
+    check = verbs.add_parser(
+        "verify",
+        help="check the hash chain and name the first bad record",
+        description="Recompute the hash chain; print 'ok: N records verified', or "
+        "'broken at seq S: <problem>' on stderr and exit 1. Checkpoint signatures are checked "
+        f"when the audit key is available ({KEY_ENV} or <db>.key).",
+    )
+    _common(check)
+    check.set_defaults(func=cmd_verify)
+
+    prune = verbs.add_parser(
+        "prune",
+        help="delete old records behind a signed checkpoint",
+        description="Delete records received before DATE, writing a signed checkpoint and a "
+        "retention.prune record. Refuses records younger than 180 days unless --force.",
+    )
+    prune.add_argument("--before", metavar="DATE", required=True, help="prune records before DATE")
+    prune.add_argument(
+        "--force", action="store_true", help="allow pruning inside the 180-day retention floor"
+    )
+    _common(prune)
+    prune.set_defaults(func=cmd_prune)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="PATH", help="the store (env REINS_DB, default var/reins.db)"
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML config file (env REINS_CONFIG)")
+
+
+def _handler(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The one place errors become messages: one line on stderr and an exit code."""
+
+    @functools.wraps(run)
+    def handle(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except BrokenPipeError:
+            # The reader left (``reins audit export | head``): not an error worth a message.
+            # Point stdout at /dev/null so Python's final flush does not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_BROKEN
+        except (UsageError, ValueError, store.StoreError) as exc:  # ConfigError is a ValueError
+            return _fail(str(exc), EXIT_USAGE)
+        except sqlite3.Error as exc:
+            return _fail(f"the audit log could not be read or written: {exc}", EXIT_BROKEN)
+
+    return handle
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"reins: {message}", file=sys.stderr)
+    return code
+
+
+@_handler
+def cmd_export(args: argparse.Namespace) -> int:
+    # Imported here, like every handler's library: ``reins --help`` must not load the engine.
+    from .export import FORMATS, export, parse_time
+
+    since = parse_time(args.since) if args.since else None
+    until = parse_time(args.until) if args.until else None
+    if args.format not in FORMATS:
+        raise UsageError(f"unknown --format {args.format!r}; use one of {', '.join(FORMATS)}")
+    with _store(args) as (conn, _), _output(args.out) as out:
+        count = export(
+            conn,
+            args.format,
+            out,
+            since_us=since,
+            until_us=until,
+            agent=args.agent,
+            decision=args.decision,
+        )
+    if args.out:
+        print(f"reins: exported {count} records to {args.out}", file=sys.stderr)
+    return 0
+
+
+@_handler
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    with _store(args) as (conn, path):
+        result = verify(conn, key=audit_key(path, create=False))
+    if not result.ok:
+        print(f"broken at seq {result.first_bad_seq}: {result.problem}", file=sys.stderr)
+        return EXIT_BROKEN
+    print(f"ok: {result.checked} records verified")
+    return 0
+
+
+@_handler
+def cmd_prune(args: argparse.Namespace) -> int:
+    from .export import parse_time
+    from .prune import prune
+
+    before = parse_time(args.before)
+    with _store(args) as (conn, path):
+        key = audit_key(path, create=True)
+        now_us = time.time_ns() // 1000
+        result = prune(conn, before, key=key, force=args.force, now_us=now_us, user=_user())
+    if not result.deleted:
+        print(f"nothing to prune: no records received before {args.before}")
+    else:
+        print(
+            f"pruned {result.deleted} records (seq {result.seq_from}..{result.seq_to}), "
+            f"checkpoint {result.checkpoint_id}"
+        )
+    return 0
+
+
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[tuple[sqlite3.Connection, Path]]:
+    """The configured store, which must already exist (reading must not create an empty one)."""
+    path = Path(config.load({"db": args.db, "config": args.config})["db"])
+    if not path.is_file():
+        raise UsageError(f"no store at {path}; pass --db PATH or set REINS_DB")
+    conn = store.connect(path)
+    try:
+        yield conn, path
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler
+        return
+    try:
+        out = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    with out:
+        yield out
+
+
+def audit_key(db: Path, *, create: bool) -> bytes | None:
+    """The checkpoint key: ``REINS_AUDIT_KEY`` (hex), else ``<db>.key``, created 0600 with
+    ``create`` (the first prune); None when there is none and ``create`` is false."""
+    text, origin = os.environ.get(KEY_ENV), KEY_ENV
+    path = Path(f"{db}.key")
+    if not text:
+        origin = str(path)
+        try:
+            text = path.read_text(encoding="ascii")
+        except FileNotFoundError:
+            if not create:
+                return None
+            return _create_key(path) or audit_key(db, create=False)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the audit key {path}: {exc}") from None
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) < MIN_KEY_BYTES:
+        raise UsageError(
+            f"the audit key in {origin} must be at least {MIN_KEY_BYTES} bytes written as hex "
+            "(e.g. the output of `openssl rand -hex 32`)"
+        )
+    return key
+
+
+def _create_key(path: Path) -> bytes | None:
+    """A new random key written to ``path`` (0600); None if another process created it first."""
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    except OSError as exc:
+        raise UsageError(f"cannot create the audit key {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""

@@ -1,0 +1,1 @@
+"""HTTP routes of the policy server, one module per resource. Parse, call, serialise."""

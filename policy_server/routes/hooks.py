@@ -1,0 +1,117 @@
+"""``POST /v1/hooks/<harness>``: a harness-native hook payload in, the harness's answer out.
+
+Always 200 for a well-formed, authenticated request: the decision is in the body, because both
+harnesses treat a non-2xx answer as "hook failed" and run the tool anyway. The event is durably
+in the audit log before the answer leaves; if it cannot be written, the caller gets the
+decision its fail mode dictates (closed: deny) and the failure is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..app import now_us, state
+from ..audit.records import build_record
+from ..audit.writer import AuditWriteError
+from ..engine.adapters import PayloadError, to_event
+from ..engine.events import HARNESSES
+from ..engine.responses import enforced_decision, render
+from ..errors import ApiError
+
+bp = Blueprint("hooks", __name__)
+
+AUDIT_FAILED_REASON = (
+    "Reins could not record this action in its audit log, and this agent fails closed. "
+    "Retry shortly; if it persists, ask an admin to check the Reins server's disk and logs."
+)
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    raw = request.get_data(cache=False)  # any content type: hook clients are not all careful
+    if not raw.strip():
+        raise ApiError(400, "empty body: send the hook payload as a JSON object")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(
+            400, "body is not valid JSON: send the harness's hook payload unchanged"
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"body must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def context_of(principal: Any) -> dict[str, Any]:
+    """Who and what the event is attributed to: the token, never the payload."""
+    headers = request.headers
+    return {
+        "agent": headers.get("X-Reins-Agent", "") or "interactive",
+        "run_id": headers.get("X-Reins-Run", ""),
+        "host": headers.get("X-Reins-Host", "") or (request.remote_addr or ""),
+        "harness_version": headers.get("X-Reins-Harness-Version", ""),
+        "home": headers.get("X-Reins-Home", ""),
+        "user": principal.user,
+        "roles": list(principal.roles),
+    }
+
+
+def fails_closed(context: dict[str, Any]) -> bool:
+    """Fail mode when the audit write fails: configured, else closed for scheduled runs."""
+    mode = state().settings.get("fail_mode") or "auto"
+    if mode == "auto":
+        return bool(context["run_id"])
+    return mode == "closed"
+
+
+@bp.post("/v1/hooks/<harness>")
+def hook(harness: str) -> Response:
+    started = time.perf_counter()
+    reins = state()
+    if harness not in HARNESSES:
+        raise ApiError(404, f"unknown harness {harness!r}; use one of {', '.join(HARNESSES)}")
+    principal = reins.require(request, "developer")
+    payload = json_body()
+    context = context_of(principal)
+    try:
+        event = to_event(payload, harness, context)
+    except PayloadError as exc:
+        raise ApiError(400, str(exc)) from None
+    reins.policies.check(time.monotonic())
+    received = now_us()
+    t0 = time.perf_counter_ns()
+    decision = reins.policies.pack.policies.evaluate(event)
+    eval_us = (time.perf_counter_ns() - t0) // 1000
+    verdict, reason = decision.decision, decision.reason
+    record = build_record(
+        event,
+        decision,
+        enforced=enforced_decision(harness, event.event, verdict),
+        event_id=uuid.uuid4().hex,
+        decision_id=uuid.uuid4().hex,
+        time_us=received,
+        received_us=received,
+        eval_us=eval_us,
+    )
+    try:
+        reins.committer.submit(record)
+    except AuditWriteError as exc:
+        reins.metrics.inc("reins_audit_write_failures_total")
+        current_app.logger.error(
+            "audit write failed (%s fail mode applied): %s",
+            "closed" if fails_closed(context) else "open",
+            exc,
+        )
+        if fails_closed(context):
+            verdict, reason = "deny", AUDIT_FAILED_REASON
+    answer = render(
+        harness, event.event, verdict, reason, decision.explicit_allow and verdict == "allow"
+    )
+    reins.metrics.inc("reins_decisions_total", f'decision="{verdict}",harness="{harness}"')
+    reins.metrics.observe(time.perf_counter() - started)
+    return jsonify(answer)

@@ -1,0 +1,140 @@
+"""``POST /v1/hooks/<harness>`` through the Flask app on a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from policy_server import store
+from policy_server.audit.verify import verify
+
+PUSH = {
+    "session_id": "s-1",
+    "cwd": "/home/dev/p",
+    "hook_event_name": "PreToolUse",
+    "tool_name": "Bash",
+    "tool_input": {"command": "git push --force origin main"},
+}
+LS = dict(PUSH, tool_input={"command": "ls -la"})
+
+
+def audit_rows(db) -> list[dict[str, Any]]:
+    conn = store.connect(db)
+    rows = [json.loads(r[0]) for r in conn.execute("SELECT record FROM audit_events ORDER BY seq")]
+    conn.close()
+    return rows
+
+
+def test_deny_is_answered_in_claude_code_shape_and_audited(client, dev_token, db, bearer) -> None:
+    response = client.post(
+        "/v1/hooks/claude-code", json=PUSH, headers=bearer(dev_token) | {"X-Reins-Agent": "agent-b"}
+    )
+    assert response.status_code == 200
+    out = response.get_json()["hookSpecificOutput"]
+    assert out["hookEventName"] == "PreToolUse" and out["permissionDecision"] == "deny"
+    assert out["permissionDecisionReason"].startswith("Reins git.force-push-protected")
+    (row,) = audit_rows(db)
+    assert (row["decision"], row["agent"], row["user"], row["session_id"]) == (
+        "deny",
+        "agent-b",
+        "dana",
+        "s-1",
+    )
+    assert "git.force-push-protected" in row["rules"]
+
+
+def test_every_allow_is_audited_too(client, dev_token, db, bearer) -> None:
+    for _ in range(3):
+        assert (
+            client.post("/v1/hooks/claude-code", json=LS, headers=bearer(dev_token)).get_json()
+            == {}
+        )
+    rows = audit_rows(db)
+    assert [r["decision"] for r in rows] == ["allow"] * 3
+    assert len({r["event_id"] for r in rows}) == 3
+
+
+def test_codex_ask_becomes_deny_with_a_reason(client, dev_token, db, bearer) -> None:
+    payload = dict(PUSH, turn_id="t", model="gpt", tool_input={"command": "git push origin main"})
+    out = client.post("/v1/hooks/codex", json=payload, headers=bearer(dev_token)).get_json()
+    assert out["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert out["hookSpecificOutput"]["permissionDecisionReason"]
+    (row,) = audit_rows(db)
+    assert (row["decision"], row["enforced_decision"]) == ("ask", "deny")
+
+
+def test_secrets_in_tool_input_are_redacted_in_the_audit_log(client, dev_token, db, bearer) -> None:
+    key = "AKIA" + "QWERTYUIOPASDFGH"
+    payload = dict(PUSH, tool_input={"command": f"AWS_ACCESS_KEY_ID={key} aws s3 ls"})
+    client.post("/v1/hooks/claude-code", json=payload, headers=bearer(dev_token))
+    assert key not in db.read_bytes().decode("latin-1")
+    assert key not in json.dumps(audit_rows(db))
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "fragment"),
+    [
+        (b"{not json", {"Content-Type": "application/json"}, 400, "not valid JSON"),
+        (b"[1]", {"Content-Type": "application/json"}, 400, "JSON object"),
+        (b'{"tool_name": "Bash"}', {"Content-Type": "application/json"}, 400, "hook_event_name"),
+        (b"", {"Content-Type": "application/json"}, 400, "empty body"),
+        (
+            b"{" + b'"a":"' + b"x" * (1024 * 1024) + b'"}',
+            {"Content-Type": "application/json"},
+            413,
+            "larger than the limit",
+        ),
+    ],
+)
+def test_bad_requests_get_json_errors(
+    client, dev_token, body, headers, status, fragment, bearer
+) -> None:
+    response = client.post("/v1/hooks/claude-code", data=body, headers=bearer(dev_token) | headers)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["status"] == status and fragment in error["message"]
+
+
+def test_unknown_harness_is_404(client, dev_token, bearer) -> None:
+    response = client.post("/v1/hooks/cursor", json=PUSH, headers=bearer(dev_token))
+    assert (
+        response.status_code == 404
+        and "claude-code, codex, gemini" in response.get_json()["error"]["message"]
+    )
+
+
+def test_missing_and_invalid_tokens_are_401_and_wrong_role_is_403(
+    client, auditor_token, bearer
+) -> None:
+    assert client.post("/v1/hooks/claude-code", json=PUSH).status_code == 401
+    assert (
+        client.post("/v1/hooks/claude-code", json=PUSH, headers=bearer("reins_nope")).status_code
+        == 401
+    )
+    response = client.post("/v1/hooks/claude-code", json=PUSH, headers=bearer(auditor_token))
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+
+
+def test_x_api_key_is_accepted(client, dev_token) -> None:
+    response = client.post("/v1/hooks/claude-code", json=LS, headers={"x-api-key": dev_token})
+    assert response.status_code == 200
+
+
+def test_chain_verifies_after_a_burst(client, dev_token, db, bearer) -> None:
+    for i in range(40):
+        client.post(
+            "/v1/hooks/gemini",
+            json={
+                "hook_event_name": "BeforeTool",
+                "timestamp": "t",
+                "cwd": "/p",
+                "tool_name": "run_shell_command",
+                "tool_input": {"command": f"echo {i}"},
+            },
+            headers=bearer(dev_token),
+        )
+    conn = store.connect(db)
+    result = verify(conn)
+    assert result.ok and result.checked == 40
