@@ -33,7 +33,7 @@ Check = Tuple[str, CommandCheck]
 
 
 class CommandCondition(Condition):
-    __slots__ = ("_keys", "_programs", "checks", "source")
+    __slots__ = ("_keys", "_program_set", "_programs", "checks", "source")
 
     def __init__(self, spec: Dict[str, Any], path: KeyPath) -> None:
         if not isinstance(spec, dict) or not spec:
@@ -42,6 +42,7 @@ class CommandCondition(Condition):
         self._keys: Optional[FrozenSet[str]] = None
         # Exact program names: only those commands are looked at (no per-command name check).
         self._programs: Tuple[str, ...] = ()
+        self._program_set: FrozenSet[str] = frozenset()
         self.checks: List[Check] = []
         builders = _BUILDERS
         for key in _ORDER:
@@ -65,7 +66,10 @@ class CommandCondition(Condition):
         by_program = analysis.by_program
         if len(self._programs) == 1:
             return by_program.get(self._programs[0], ())
-        return [c for c in analysis.commands if c.program in self._programs]
+        if len(by_program) == 1:  # the usual single command: one dict lookup, no list
+            return analysis.commands if analysis.commands[0].program in self._program_set else ()
+        wanted = self._program_set
+        return [c for c in analysis.commands if c.program in wanted]
 
     def test(self, event: Event) -> bool:
         checks = self.checks
@@ -105,6 +109,7 @@ class CommandCondition(Condition):
         names = Names(as_list(value))
         if not names.globs:
             self._programs = tuple(sorted(names.exact))
+            self._program_set = names.exact
             self._keys = _program_keys(self._programs, as_list(self.source.get("subcommand")))
             return None  # _commands() already selects these programs
         return lambda cmd, ev: names.match(cmd.program)

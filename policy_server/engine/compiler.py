@@ -55,6 +55,7 @@ class Rule:
         "policy",
         "reason",
         "scope",
+        "scoped",
         "severity",
         "source",
         "spec",
@@ -77,6 +78,7 @@ class Rule:
         self.events: Tuple[str, ...] = tuple(as_list(spec.get("events", "PreToolUse")))
         self.tools: Tuple[str, ...] = expand_tools(as_list(spec.get("tools")))
         self.scope = Scope(spec)
+        self.scoped = bool(self.scope)  # checked per candidate: skip Scope.__bool__ there
         self.tests: List[Dict[str, Any]] = list(spec.get("tests") or [])
         self.condition: Condition = compile_when(spec.get("when") or {}, ("when",))
 

@@ -7,7 +7,7 @@ reported but never change the decision.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .compiler import DECISION_RANK, SEVERITY_RANK, Rule
 from .conditions import Names, commands_of
@@ -112,7 +112,7 @@ class PolicySet:
     def candidates(self, event: Event) -> List[Rule]:
         """Rules whose event, tool and index keys admit this event."""
         found: List[Rule] = []
-        features: Optional[FrozenSet[str]] = None
+        features: Optional[Set[str]] = None
         for key in ((event.event, event.tool), (event.event, "*")):
             bucket = self._index.get(key)
             if bucket is None:
@@ -133,7 +133,9 @@ class PolicySet:
                 if event.event in r.events and names.match(event.tool)
             )
         if len(found) > 1:
-            found = sorted(set(found), key=_by_index)
+            # A rule may sit under several keys the event has; order does not matter here
+            # because _combine orders what matched.
+            found = list(dict.fromkeys(found))
         return found
 
     def evaluate(self, event: Event, enforce: FrozenSet[str] = frozenset()) -> Decision:
@@ -141,7 +143,7 @@ class PolicySet:
         matched: List[Rule] = []
         shadow: List[Rule] = []
         for rule in self.candidates(event):
-            if rule.scope and not rule.scope.applies(event):
+            if rule.scoped and not rule.scope.applies(event):
                 continue
             if not rule.condition.test(event):
                 continue
@@ -152,6 +154,8 @@ class PolicySet:
         return self._combine(matched, shadow)
 
     def _combine(self, matched: List[Rule], shadow: List[Rule]) -> Decision:
+        if len(shadow) > 1:
+            shadow.sort(key=_by_index)
         if not matched:
             return Decision(
                 self.default_decision,
@@ -202,36 +206,38 @@ def _tool_in(tool: str, tools: Iterable[str]) -> bool:
     return any(Names([t]).match(tool) for t in tools)
 
 
-def event_features(event: Event) -> FrozenSet[str]:
+def event_features(event: Event) -> Set[str]:
     """What the event has, as index keys: ``program:<name>``, ``sub:<program> <first arg>``,
-    ``wrapper:<name>``, ``writes``,
-    ``exec``, ``assigns``, ``unanalyzable``, ``urls``, ``paths``, ``prompt``, ``mcp``."""
+    ``wrapper:<name>``, ``writes``, ``exec``, ``assigns``, ``unanalyzable``, ``urls``, ``paths``,
+    ``prompt``, ``mcp``. Runs once per event on the hot path, hence the plain loop."""
     features = set()
+    add = features.add
     if event.paths:
-        features.add("paths")
+        add("paths")
     if event.urls:
-        features.add("urls")
+        add("urls")
     if event.prompt:
-        features.add("prompt")
+        add("prompt")
     if event.mcp_server:
-        features.add("mcp")
+        add("mcp")
     for cmd in commands_of(event):
-        features.add("program:" + cmd.program)
+        program = cmd.program
+        add("program:" + program)
         if cmd.args:
-            features.add("sub:" + cmd.program + " " + cmd.args[0])
+            add("sub:" + program + " " + cmd.args[0])
         for wrapper in cmd.wrappers:
-            features.add("wrapper:" + wrapper)
+            add("wrapper:" + wrapper)
         if cmd.writes:
-            features.add("writes")
+            add("writes")
         if cmd.exec_sources:
-            features.add("exec")
+            add("exec")
         if cmd.assignments:
-            features.add("assigns")
+            add("assigns")
         if cmd.unanalyzable:
-            features.add("unanalyzable")
+            add("unanalyzable")
         if cmd.urls:
-            features.add("urls")
-    return frozenset(features)
+            add("urls")
+    return features
 
 
 def _by_index(rule: Rule) -> int:

@@ -179,7 +179,7 @@ class Glob:
     - other relative patterns (``src/**``, ``./.env``) are relative to the event's cwd.
     """
 
-    __slots__ = ("_regex", "body", "cwd_relative", "pattern", "prefix")
+    __slots__ = ("_regex", "body", "cwd_relative", "one_segment", "pattern", "prefix")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -203,6 +203,8 @@ class Glob:
             body = "/" + body
         # Kept apart so a GlobSet can share one prefix among many bodies.
         self.prefix = prefix
+        # Matches a file name anywhere: only the last path segment needs looking at.
+        self.one_segment = prefix == _ANYWHERE and "/" not in body
         self.body = translate(body)
         self._regex: Pattern[str] = re.compile(prefix + self.body + r"\Z", re.DOTALL)
 
@@ -227,17 +229,23 @@ class GlobSet:
     that cost flat instead of growing with the list.
     """
 
-    __slots__ = ("_fixed", "_relative", "patterns")
+    __slots__ = ("_fixed", "_names", "_relative", "patterns")
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
         globs = [Glob(p) for p in self.patterns]
         self._relative = tuple(g for g in globs if g.cwd_relative)
-        # Group bodies by prefix: ``(?:.*/)?(?:a|b|c)`` scans the path once, where
+        # A one-segment glob that matches anywhere (``.env``, ``**/*.pem``) only looks at the
+        # file name: one regex over the last segment instead of a scan from every slash.
+        names = [g.body for g in globs if g.one_segment]
+        self._names: Optional[Pattern[str]] = (
+            re.compile("(?:" + "|".join(names) + r")\Z", re.DOTALL) if names else None
+        )
+        # Group the other bodies by prefix: ``(?:.*/)?(?:a|b|c)`` scans the path once, where
         # ``(?:.*/)?a|(?:.*/)?b|…`` would scan it once per glob.
         groups: dict = {}
         for g in globs:
-            if not g.cwd_relative:
+            if not g.cwd_relative and not g.one_segment:
                 groups.setdefault(g.prefix, []).append(g.body)
         alternatives = [
             "(?:" + prefix + "(?:" + "|".join(bodies) + r")\Z)" for prefix, bodies in groups.items()
@@ -247,6 +255,8 @@ class GlobSet:
         )
 
     def match(self, path: str, cwd: str = "") -> bool:
+        if self._names is not None and self._names.match(path, path.rfind("/") + 1) is not None:
+            return True
         if self._fixed is not None and self._fixed.match(path) is not None:
             return True
         return any(g.match(path, cwd) for g in self._relative)

@@ -56,6 +56,7 @@ or empty command word, and inputs past the work bounds ("command too complex"), 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import repeat
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
@@ -309,18 +310,11 @@ def _effects(key: str, argv: Argv, cwd: str, home: str) -> Tuple[list, list, lis
     return paths, writes, urls
 
 
+@lru_cache(maxsize=64)  # a session keeps its cwd and home: memoise a pure function, not commands
 def _dir_prefix(cwd: str, home: str) -> str:
     """What ``normalize`` puts before a plain relative path: the normalised cwd and "/"."""
-    prefix = _PREFIXES.get((cwd, home))
-    if prefix is None:  # a session keeps its cwd and home: remember a few, not per command
-        if len(_PREFIXES) >= 64:
-            _PREFIXES.clear()
-        base = normalize(cwd, "", home) if cwd else "."
-        prefix = _PREFIXES[cwd, home] = "" if base == "." else "/" if base == "/" else base + "/"
-    return prefix
-
-
-_PREFIXES: Dict[Tuple[str, str], str] = {}
+    base = normalize(cwd, "", home) if cwd else "."
+    return "" if base == "." else "/" if base == "/" else base + "/"
 
 
 def _file_reference(kind: str, value: str) -> str:
