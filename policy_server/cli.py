@@ -211,33 +211,35 @@ def _read_payload() -> dict[str, Any]:
     return payload
 
 
-def _decide(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    from .engine.adapters import to_event
-    from .loader import load_strict
-
-    payload = _read_payload()
-    context = {
-        "agent": args.agent or "interactive",
-        "user": args.user or "",
-        "roles": args.roles,
-        "home": args.home if args.home is not None else os.environ.get("HOME", ""),
-    }
-    event = to_event(payload, args.harness, context)
-    pack = load_strict(policy_dir(args))
-    return pack, event, context
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from .engine.adapters import PayloadError
-    from .engine.responses import enforced_decision, render
-    from .loader import PolicyLoadError
+def _decide(args: argparse.Namespace) -> tuple[Any, Any] | int:
+    """(pack, event) for eval/explain, or the exit code after printing a one-line error."""
+    from .engine.adapters import PayloadError, to_event
+    from .loader import PolicyLoadError, load_strict
 
     try:
-        pack, event, _ = _decide(args)
+        payload = _read_payload()
+        context = {
+            "agent": args.agent or "interactive",
+            "user": args.user or "",
+            "roles": args.roles,
+            "home": args.home if args.home is not None else os.environ.get("HOME", ""),
+        }
+        event = to_event(payload, args.harness, context)
+        pack = load_strict(policy_dir(args))
     except (ValueError, PayloadError, config.ConfigError) as exc:
         return _fail(" ".join(str(exc).split()))
     except PolicyLoadError as exc:
         return _fail(f"cannot evaluate with broken policies:\n{exc}")
+    return pack, event
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .engine.responses import enforced_decision, render
+
+    loaded = _decide(args)
+    if isinstance(loaded, int):
+        return loaded
+    pack, event = loaded
     started = time.perf_counter()
     decision = pack.policies.evaluate(event)
     elapsed_us = (time.perf_counter() - started) * 1e6
@@ -257,16 +259,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .engine.adapters import PayloadError
     from .engine.conditions import commands_of
-    from .loader import PolicyLoadError
 
-    try:
-        pack, event, _ = _decide(args)
-    except (ValueError, PayloadError, config.ConfigError) as exc:
-        return _fail(" ".join(str(exc).split()))
-    except PolicyLoadError as exc:
-        return _fail(f"cannot evaluate with broken policies:\n{exc}")
+    loaded = _decide(args)
+    if isinstance(loaded, int):
+        return loaded
+    pack, event = loaded
     decision = pack.policies.evaluate(event)
     trace = [t for t in pack.policies.explain(event) if args.all or t["looked"]]
     commands = [

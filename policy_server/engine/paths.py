@@ -74,12 +74,8 @@ def is_at_or_above(target: str, protected: str, home: str = "") -> bool:
     ``protected`` may use ``~`` (any home) and ``*`` for one path segment. A trailing ``/*``
     or ``/.*`` on ``target`` (``rm -rf /*``) counts as its directory.
     """
+    target = _deletion_root(target)
     if not target:
-        return False
-    for suffix in ("/*", "/.*", "/*.*"):
-        if target.endswith(suffix):
-            target = target[: -len(suffix)] or "/"
-    if target in ("*", ".*"):
         return False
     t_parts = _segments(target)
     for candidate in _expand_protected(protected, home):
@@ -125,12 +121,8 @@ class ProtectedPaths:
 
     def covers(self, target: str, home: str = "") -> bool:
         """True when ``target`` is at or above one of the protected paths."""
+        target = _deletion_root(target)
         if not target:
-            return False
-        for suffix in ("/*", "/.*", "/*.*"):
-            if target.endswith(suffix):
-                target = target[: -len(suffix)] or "/"
-        if target in ("*", ".*"):
             return False
         if len(target) > 1:
             target = target.rstrip("/")
@@ -149,6 +141,15 @@ def _join(parts: List[str]) -> str:
     if parts[:1] == ["~"]:
         return "/".join(parts)
     return "/" + "/".join(parts)
+
+
+def _deletion_root(target: str) -> str:
+    """The directory a deletion target empties: ``/x/*`` (``rm -rf /*``) counts as ``/x``.
+    A bare relative glob (``*``) names nothing absolute: ""."""
+    for suffix in ("/*", "/.*", "/*.*"):
+        if target.endswith(suffix):
+            target = target[: -len(suffix)] or "/"
+    return "" if target in ("*", ".*") else target
 
 
 def _segments(path: str) -> List[str]:
