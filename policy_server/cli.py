@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config
+from .flags import add_config, add_db, add_policies
 
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 EXIT_FAILED = 1
@@ -29,9 +30,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--host", help="listen address (env REINS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (env REINS_PORT, default 8700)")
-    serve.add_argument(
-        "--db", metavar="PATH", help="the store, a SQLite file (env REINS_DB, default var/reins.db)"
-    )
+    add_db(serve)
     serve.add_argument(
         "--workers", type=int, help="worker processes (env REINS_WORKERS, default one per core)"
     )
@@ -115,8 +114,8 @@ def register(subparsers: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policies", metavar="DIR", help="policy directory (env REINS_POLICIES)")
-    parser.add_argument("--config", metavar="FILE", help="YAML config file (env REINS_CONFIG)")
+    add_policies(parser)
+    add_config(parser)
 
 
 def policy_dir(args: argparse.Namespace) -> Path:

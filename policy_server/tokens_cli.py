@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import config, store, tokens
 from .cli import _fail
+from .flags import store_flags
 
 if TYPE_CHECKING:
     import sqlite3
@@ -54,7 +55,7 @@ def register(subparsers: Any) -> None:
     create.add_argument(
         "--expires-days", type=int, metavar="N", help="expire after N days (default: never)"
     )
-    _store_flags(create)
+    store_flags(create)
     create.set_defaults(func=cmd_create)
 
     listing = verbs.add_parser(
@@ -63,7 +64,7 @@ def register(subparsers: Any) -> None:
         description="List every token: id, prefix, user, roles, created, expires, revoked (times in UTC).",
     )
     listing.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    _store_flags(listing)
+    store_flags(listing)
     listing.set_defaults(func=cmd_list)
 
     revoke = verbs.add_parser(
@@ -73,15 +74,8 @@ def register(subparsers: Any) -> None:
         "Running servers reject it within a few seconds.",
     )
     revoke.add_argument("token", metavar="ID_OR_PREFIX", help="token id or prefix")
-    _store_flags(revoke)
+    store_flags(revoke)
     revoke.set_defaults(func=cmd_revoke)
-
-
-def _store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", metavar="PATH", help="the store (env REINS_DB; default var/reins.db)"
-    )
-    parser.add_argument("--config", metavar="FILE", help="YAML config file (env REINS_CONFIG)")
 
 
 @contextmanager

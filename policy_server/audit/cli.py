@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from policy_server import config, store
+from policy_server.flags import store_flags
 
 EXIT_BROKEN = 1
 EXIT_USAGE = 2
@@ -62,7 +63,7 @@ def register(subparsers: Any) -> None:
     export.add_argument("--agent", metavar="NAME", help="only this agent's records")
     export.add_argument("--decision", metavar="allow|deny|ask", help="only this decision")
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
-    _common(export)
+    store_flags(export)
     export.set_defaults(func=cmd_export)
 
     check = verbs.add_parser(
@@ -72,7 +73,7 @@ def register(subparsers: Any) -> None:
         "'broken at seq S: <problem>' on stderr and exit 1. Checkpoint signatures are checked "
         f"when the audit key is available ({KEY_ENV} or <db>.key).",
     )
-    _common(check)
+    store_flags(check)
     check.set_defaults(func=cmd_verify)
 
     prune = verbs.add_parser(
@@ -85,15 +86,8 @@ def register(subparsers: Any) -> None:
     prune.add_argument(
         "--force", action="store_true", help="allow pruning inside the 180-day retention floor"
     )
-    _common(prune)
+    store_flags(prune)
     prune.set_defaults(func=cmd_prune)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", metavar="PATH", help="the store (env REINS_DB, default var/reins.db)"
-    )
-    parser.add_argument("--config", metavar="FILE", help="YAML config file (env REINS_CONFIG)")
 
 
 def _handler(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

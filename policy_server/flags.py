@@ -1,0 +1,25 @@
+"""The common command-line flags (DESIGN.md), declared once for every verb that needs them."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="PATH", help="the store, a SQLite file (env REINS_DB, default var/reins.db)"
+    )
+
+
+def add_policies(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policies", metavar="DIR", help="policy directory (env REINS_POLICIES)")
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="YAML config file (env REINS_CONFIG)")
+
+
+def store_flags(parser: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--config``: verbs that work on the store."""
+    add_db(parser)
+    add_config(parser)
