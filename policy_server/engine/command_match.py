@@ -115,16 +115,31 @@ class CommandCondition(Condition):
         return lambda cmd, ev: names.match(cmd.program)
 
     def _subcommand(self, value: Any, path: KeyPath) -> CommandCheck:
-        prefixes = [tuple(s.split()) for s in as_list(value)]
+        # Keyed by the first word, so most commands are rejected with one dict lookup.
+        by_first: Dict[str, List[Tuple[str, ...]]] = {}
+        for words in (tuple(s.split()) for s in as_list(value)):
+            if words:
+                by_first.setdefault(words[0], []).append(words[1:])
+        wildcard = by_first.pop("*", None)
 
-        def check(cmd: Command, ev: Event) -> bool:
-            args = cmd.args
-            for prefix in prefixes:
-                if len(args) >= len(prefix) and all(
-                    p == "*" or p == a for p, a in zip(prefix, args)
+        def rest_matches(rests: List[Tuple[str, ...]], args: Tuple[str, ...]) -> bool:
+            for rest in rests:
+                if not rest:
+                    return True
+                if len(args) > len(rest) and all(
+                    p == "*" or p == a for p, a in zip(rest, args[1:])
                 ):
                     return True
             return False
+
+        def check(cmd: Command, ev: Event) -> bool:
+            args = cmd.args
+            if not args:
+                return False
+            rests = by_first.get(args[0])
+            if rests is not None and rest_matches(rests, args):
+                return True
+            return wildcard is not None and rest_matches(wildcard, args)
 
         return check
 

@@ -193,3 +193,25 @@ def test_explain_says_why_each_rule_did_or_did_not_match() -> None:
     assert trace["rm"]["matched"] is True
     assert trace["push"]["matched"] is False and "git" in trace["push"]["why"]
     assert trace["read"]["matched"] is False and "tool Bash" in trace["read"]["why"]
+
+
+@pytest.mark.parametrize(
+    ("subcommand", "command", "matches"),
+    [
+        ("push", "git push origin main", True),
+        ("push", "git -C repo push", True),
+        ("push", "git pull", False),
+        ("push", "git", False),
+        (["stash drop", "stash clear"], "git stash clear", True),
+        (["stash drop", "stash clear"], "git stash list", False),
+        (["stash drop", "stash clear"], "git stash", False),
+        ("* push", "git x push", True),
+        ("stash *", "git stash pop", True),
+        ("stash *", "git stash", False),
+    ],
+)
+def test_subcommand_prefixes(subcommand: Any, command: str, matches: bool) -> None:
+    policies = PolicySet(
+        [rule("sub", tools="Bash", when={"command": {"program": "git", "subcommand": subcommand}})]
+    )
+    assert (policies.evaluate(bash(command)).decision == "deny") is matches
