@@ -100,6 +100,7 @@ def hook(harness: str) -> Response:
     )
     try:
         reins.committer.submit(record)
+        reins.metrics.inc("reins_audit_rows_written_total")
     except AuditWriteError as exc:
         reins.metrics.inc("reins_audit_write_failures_total")
         current_app.logger.error(

@@ -59,6 +59,7 @@ def test_serve_decides_audits_and_exposes_metrics(
     ).text
     assert 'reins_decisions_total{decision="deny",harness="claude-code"} 1' in metrics
     assert "reins_audit_dropped_total 0" in metrics
+    assert "reins_audit_rows_written_total 2" in metrics
     assert requests.get(server.url + "/metrics", timeout=5).status_code == 401
 
 
