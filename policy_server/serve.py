@@ -42,6 +42,8 @@ class PolicyServer(BaseApplication):
         self.cfg.set("errorlog", "-")
         self.cfg.set("loglevel", self.settings.get("log_level", "info"))
         self.cfg.set("proc_name", "reins-serve")
+        # gunicorn's control socket lives in $HOME and would collide between two servers.
+        self.cfg.set("control_socket_disable", True)
         self.cfg.set("post_worker_init", _start_metrics_flusher)
         self.cfg.set("worker_exit", _flush_metrics)
 
