@@ -20,6 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import print_table  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from policy_server.engine.adapters import to_event  # noqa: E402
 from policy_server.engine.compiler import Rule  # noqa: E402
 from policy_server.engine.evaluator import PolicySet  # noqa: E402
@@ -232,11 +234,7 @@ def main() -> int:
         f"and {len(singles)} single simple commands (mean {single_len:.0f} chars), {args.rounds} rounds; "
         f"default pack: {len(default.rules)} rules; synthetic pack: {len(big.rules)} rules"
     )
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'value':>10}  target")
-    print(f"{'-' * width}  {'-' * 10}  ------")
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>10}  {target}")
+    print_table(rows)
     return 0
 
 

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from loadgen import build_request, closed_loop, open_loop  # noqa: E402
+from report import print_table  # noqa: E402
 
 from policy_server import store, tokens  # noqa: E402
 from policy_server.audit.export import export  # noqa: E402
@@ -205,11 +206,7 @@ def main() -> int:
     print(
         f"reins serve --workers {args.workers}; server and load generator on separate cores: {pinned}"
     )
-    width = max(len(r[0]) for r in rows_out)
-    print(f"{'measure':<{width}}  {'value':>16}  target")
-    print(f"{'-' * width}  {'-' * 16}  ------")
-    for name, value, target in rows_out:
-        print(f"{name:<{width}}  {value:>16}  {target}")
+    print_table(rows_out)
     return 0
 
 

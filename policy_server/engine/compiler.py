@@ -6,7 +6,7 @@ dictionaries into matchers and raises :class:`RuleError` with the key path of a 
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from .command_match import CommandCondition
 from .conditions import (
@@ -31,7 +31,7 @@ from .conditions import (
     url_hosts,
 )
 from .detectors import find_secrets
-from .events import EVENTS, TOOL_GROUPS, Event
+from .events import TOOL_GROUPS, Event
 from .hosts import scheme_of
 
 DECISIONS = ("allow", "ask", "deny")
@@ -327,5 +327,3 @@ _WHEN_BUILDERS = {
     "secrets": _secrets,
     "permission": _permission,
 }
-
-KNOWN_EVENTS: FrozenSet[str] = frozenset(EVENTS)

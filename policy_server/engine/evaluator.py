@@ -25,7 +25,6 @@ class Decision:
         "matched",
         "reason",
         "revision",
-        "rule_id",
         "shadow",
     )
 
@@ -44,7 +43,6 @@ class Decision:
         self.shadow = tuple(shadow)
         self.revision = revision
         self.default_applied = default_applied
-        self.rule_id = self.matched[0].id if self.matched else ""
 
     @property
     def rules(self) -> List[str]:

@@ -103,12 +103,11 @@ def hook(harness: str) -> Response:
         reins.metrics.inc("reins_audit_rows_written_total")
     except AuditWriteError as exc:
         reins.metrics.inc("reins_audit_write_failures_total")
+        closed = fails_closed(context)
         current_app.logger.error(
-            "audit write failed (%s fail mode applied): %s",
-            "closed" if fails_closed(context) else "open",
-            exc,
+            "audit write failed (%s fail mode applied): %s", "closed" if closed else "open", exc
         )
-        if fails_closed(context):
+        if closed:
             verdict, reason = "deny", AUDIT_FAILED_REASON
     answer = render(
         harness, event.event, verdict, reason, decision.explicit_allow and verdict == "allow"
