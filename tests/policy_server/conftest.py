@@ -1,8 +1,9 @@
-"""Fixtures for the policy server: a fresh app per test on a temporary SQLite file, and tokens."""
+"""Fixtures for the policy server: a fresh app per test on a temporary SQLite file, and tokens.
+
+Live servers and ``make_token`` are shared by every package's tests: see ``tests/conftest.py``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,17 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from policy_server import store, tokens
 from policy_server.app import create_app
-
-
-def make_token(db: Path, user: str, *roles: str) -> str:
-    conn = store.connect(db)
-    try:
-        token, _ = tokens.create(conn, user, list(roles), now_us=time.time_ns() // 1000)
-    finally:
-        conn.close()
-    return token
 
 
 @pytest.fixture
@@ -41,18 +32,18 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def dev_token(db: Path, app: Flask) -> str:
-    return make_token(db, "dana", "developer")
+def dev_token(db: Path, app: Flask, token_factory) -> str:
+    return token_factory(db, "dana", "developer")
 
 
 @pytest.fixture
-def auditor_token(db: Path, app: Flask) -> str:
-    return make_token(db, "ada", "auditor")
+def auditor_token(db: Path, app: Flask, token_factory) -> str:
+    return token_factory(db, "ada", "auditor")
 
 
 @pytest.fixture
-def admin_token(db: Path, app: Flask) -> str:
-    return make_token(db, "root", "admin")
+def admin_token(db: Path, app: Flask, token_factory) -> str:
+    return token_factory(db, "root", "admin")
 
 
 @pytest.fixture
@@ -61,98 +52,3 @@ def bearer():
         return {"Authorization": f"Bearer {token}"}
 
     return headers
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    """``reins serve`` as a real process on an ephemeral port."""
-
-    def __init__(self, db: Path, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
-        import subprocess
-        import sys
-
-        self.db = db
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable,
-            "-m",
-            "reins.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--db",
-            str(db),
-            "--workers",
-            str(workers),
-            *extra,
-        ]
-        self.log = open(db.parent / f"server-{self.port}.log", "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.wait_ready()
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        import requests
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {(self.db.parent / f'server-{self.port}.log').read_text()}"
-                )
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: master and workers, no chance to flush anything."""
-        import os
-        import signal
-
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        import os
-        import signal
-
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except Exception:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self.log.close()
-
-
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator:
-    """Start servers with chosen options; all are stopped at the end of the test."""
-    started: list[LiveServer] = []
-
-    def start(db: Path | None = None, workers: int = 1, extra: tuple[str, ...] = ()) -> LiveServer:
-        server = LiveServer(db or tmp_path / "live.db", workers, extra)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def token_factory():
-    return make_token
