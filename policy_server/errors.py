@@ -22,6 +22,9 @@ _CODES = {
 }
 
 
+TOO_LARGE = "request body is larger than the limit (1 MiB); hook payloads are small JSON objects"
+
+
 class ApiError(Exception):
     """Raised by handlers; rendered in the one error shape."""
 
@@ -63,7 +66,7 @@ def install(app: Flask) -> None:
             405: f"method not allowed here; allowed: {', '.join(sorted(exc.valid_methods or []))}"
             if hasattr(exc, "valid_methods")
             else "method not allowed",
-            413: "request body is larger than the limit (1 MiB); hook payloads are small JSON objects",
+            413: TOO_LARGE,
         }
         return error_response(status, messages.get(status, exc.description or "error"))
 

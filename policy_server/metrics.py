@@ -24,6 +24,10 @@ HELP = {
         "Audit writes that failed (the caller got its fail-mode decision).",
     ),
     "reins_audit_spooled_uploads_total": ("counter", "Offline events uploaded by hook clients."),
+    "reins_hook_requests_rejected_total": (
+        "counter",
+        "Authenticated hook requests that could not be decided (400/413); each has an audit row.",
+    ),
     "reins_audit_dropped_total": ("counter", "Audit rows lost. Must stay 0."),
     "reins_http_errors_total": ("counter", "Error responses by status."),
     "reins_decision_seconds": ("histogram", "Time from request to answer, audit write included."),

@@ -61,7 +61,11 @@ def register(subparsers: Any) -> None:
     export.add_argument("--since", metavar="WHEN", help="records at or after WHEN")
     export.add_argument("--until", metavar="WHEN", help="records before WHEN")
     export.add_argument("--agent", metavar="NAME", help="only this agent's records")
-    export.add_argument("--decision", metavar="allow|deny|ask", help="only this decision")
+    export.add_argument(
+        "--decision",
+        metavar="allow|deny|ask|error",
+        help="only this decision (error: requests that could not be decided)",
+    )
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     store_flags(export)
     export.set_defaults(func=cmd_export)

@@ -26,7 +26,7 @@ from .times import iso_time, parse_time
 __all__ = ["CSV_COLUMNS", "FORMATS", "export", "parse_time"]
 
 FORMATS = ("jsonl", "csv", "ocsf")
-DECISIONS = ("allow", "deny", "ask")
+DECISIONS = ("allow", "deny", "ask", "error")
 FETCH_ROWS = 2000
 CSV_COLUMNS = (
     "time",

@@ -26,7 +26,13 @@ _READ_TOOLS = frozenset(TOOL_GROUPS["@read"] + TOOL_GROUPS["@web"])
 _WRITE_TOOLS = frozenset(TOOL_GROUPS["@write"])
 DELETE_PROGRAMS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "trash", "trash-put"})
 _DELETE_VERBS = ("delete", "remove", "drop", "destroy", "purge")
-_SEVERITY = {"allow": (1, "Informational"), "ask": (2, "Low"), "deny": (3, "Medium")}
+# "error": the request could not be decided and the harness, given a 4xx, ran the tool anyway.
+_SEVERITY = {
+    "allow": (1, "Informational"),
+    "ask": (2, "Low"),
+    "deny": (3, "Medium"),
+    "error": (4, "High"),
+}
 # Record fields that have an OCSF home; everything else is kept under ``unmapped``.
 _MAPPED = (
     "event_id",

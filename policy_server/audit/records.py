@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -124,6 +125,61 @@ def build_record(
     }
 
 
+def rejected_record(
+    harness: str,
+    context: Mapping[str, Any],
+    payload: Any,
+    message: str,
+    *,
+    event_id: str,
+    decision_id: str,
+    time_us: int,
+) -> dict[str, Any]:
+    """The audit record of a hook request that was authenticated but could not be decided
+    (malformed JSON, a missing field, a body over the limit): decision ``error``. ``payload``
+    is the parsed body when it was JSON, else the raw text (or ``None``); it is stored redacted
+    and bounded like any tool input, so the row says what the client actually sent."""
+    body = payload if isinstance(payload, Mapping) else {}
+
+    def field(name: str) -> str:
+        value = body.get(name)
+        return redact(value.translate(_ONE_LINE)[:TARGET_CHARS]) if isinstance(value, str) else ""
+
+    redactor = _Redactor()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event_id": event_id,
+        "decision_id": decision_id,
+        "time_us": int(time_us),
+        "received_us": int(time_us),
+        "harness": harness,
+        "harness_version": str(context.get("harness_version", "")),
+        "hook_event": field("hook_event_name") or "invalid",
+        "session_id": field("session_id"),
+        "turn_id": field("turn_id"),
+        "tool_use_id": field("tool_use_id"),
+        "agent": str(context.get("agent", "")),
+        "run_id": str(context.get("run_id", "")),
+        "user": str(context.get("user", "")),
+        "host": str(context.get("host", "")),
+        "cwd": field("cwd"),
+        "tool": field("tool_name"),
+        "target": "",
+        "programs": [],
+        "decision": "error",
+        "enforced_decision": "error",
+        "reason": redact(message),
+        "rules": [],
+        "shadow_rules": [],
+        "policy_revision": "",
+        "eval_us": 0,
+        "degraded": False,
+        "input_redacted": None if payload is None else redactor.bounded(payload),
+        "prompt_redacted": None,
+        "input_truncated": redactor.truncated,
+    }
+
+
 def target_summary(event: Event) -> str:
     """One line saying what the tool acts on: the command, else the first path, else the URL,
     else the MCP tool. Redacted, at most ``TARGET_CHARS`` characters."""
@@ -148,10 +204,13 @@ class _Redactor:
 
     def __init__(self) -> None:
         self.truncated = False
+        self._bound = 0  # upper bound of the JSON size of what ``_redacted`` returned
 
     def bounded(self, value: Any) -> Any:
+        self._bound = 0
         clean = self._redacted(value, 0)
-        if _json_size(clean) <= MAX_INPUT_BYTES:
+        # ``_bound`` over-estimates the JSON size, so small inputs skip serialising twice.
+        if self._bound <= MAX_INPUT_BYTES or _json_size(clean) <= MAX_INPUT_BYTES:
             return clean
         self.truncated = True
         limit = 4096
@@ -165,12 +224,20 @@ class _Redactor:
         return {"_truncated_json": head.decode("utf-8", errors="ignore")}
 
     def _redacted(self, value: Any, depth: int) -> Any:
+        # Bound: a character is at most 6 bytes of JSON (``\u001f``), plus quotes and a separator;
+        # a redaction marker (``[REDACTED:github_token]``) is longer than a short secret, so the
+        # bound counts the redacted string, never the input.
         if isinstance(value, str):
             if len(value) > _PRECUT_CHARS:
                 self.truncated = True
                 value = value[:_PRECUT_CHARS]
-            return redact(value)
+            value = redact(value)
+            self._bound += 6 * len(value) + 4
+            return value
+        self._bound += 32  # a number, a literal, or the brackets and separators of a container
         if value is None or isinstance(value, (bool, int)):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+                self._bound += len(str(value))
             return value
         if isinstance(value, float):
             return value if math.isfinite(value) else str(value)
@@ -178,10 +245,13 @@ class _Redactor:
             self.truncated = True
             return f"…[nested deeper than {MAX_DEPTH} levels]"
         if isinstance(value, Mapping):
-            return {redact(str(k)): self._redacted(v, depth + 1) for k, v in value.items()}
+            return {
+                self._redacted(str(k), depth): self._redacted(v, depth + 1)
+                for k, v in value.items()
+            }
         if isinstance(value, (list, tuple)):
             return [self._redacted(v, depth + 1) for v in value]
-        return redact(str(value))
+        return self._redacted(str(value), depth)
 
 
 def _shrunk(value: Any, limit: int) -> Any:
@@ -200,12 +270,36 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode())
 
 
+# Built once: ``json.dumps`` with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(record: Mapping[str, Any]) -> str:
     """The one serialisation that is hashed and stored. Raises ValueError on NaN/infinity,
     which have no JSON spelling and would make the hash depend on the serialiser."""
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(record)
+
+
+# In a Python str every surrogate is a lone one: json.loads joins escaped pairs.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogates(text: str) -> bool:
+    """True when ``text`` holds a code point UTF-8 cannot encode (a JSON ``\\ud800`` escape)."""
+    return _SURROGATE.search(text) is not None
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (and keys) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_lone_surrogates(v) for v in value]
+    return value
 
 
 def chain_hash(prev_hash: str, canonical: str) -> str:
@@ -224,7 +318,7 @@ def column_values(record: Mapping[str, Any]) -> tuple[Any, ...]:
         raise ValueError(f"audit record has no {exc.args[0]!r} field") from None
     for i, name in enumerate(COLUMNS):
         if name in _LIST_COLUMNS:
-            values[i] = canonical_json(values[i])
+            values[i] = canonical_json(values[i]) if values[i] else "[]"
         elif name == "degraded":
             values[i] = int(bool(values[i]))
     return tuple(values)

@@ -34,6 +34,8 @@ from .records import (
     canonical_json,
     chain_hash,
     column_values,
+    has_lone_surrogates,
+    without_lone_surrogates,
 )
 
 T = TypeVar("T")
@@ -71,7 +73,12 @@ class Appended:
 
 def prepare(record: Mapping[str, Any]) -> Prepared:
     """Serialise ``record``; raises ValueError for a record that can never be stored."""
-    return Prepared(canonical_json(record), column_values(record))
+    canonical = canonical_json(record)
+    if not canonical.isascii() and has_lone_surrogates(canonical):
+        # JSON lets a client send "\ud800"; UTF-8 (SQLite, the hash) cannot hold it.
+        record = without_lone_surrogates(record)
+        canonical = canonical_json(record)
+    return Prepared(canonical, column_values(record))
 
 
 def append(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -14,16 +14,19 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..app import now_us, state
-from ..audit.records import build_record
+from ..audit.records import build_record, rejected_record
 from ..audit.writer import AuditWriteError
 from ..engine.adapters import PayloadError, to_event
 from ..engine.events import HARNESSES
 from ..engine.responses import enforced_decision, render
-from ..errors import ApiError
+from ..errors import TOO_LARGE, ApiError
 
 bp = Blueprint("hooks", __name__)
+
+MAX_RAW_CHARS = 64 * 1024  # of a body that is not JSON, kept (redacted, bounded) in its audit row
 
 AUDIT_FAILED_REASON = (
     "Reins could not record this action in its audit log, and this agent fails closed. "
@@ -33,7 +36,11 @@ AUDIT_FAILED_REASON = (
 
 def json_body() -> dict[str, Any]:
     """The request body as a JSON object, or a 400 saying what is wrong with it."""
-    raw = request.get_data(cache=False)  # any content type: hook clients are not all careful
+    return parse_object(request.get_data(cache=False))  # any content type: clients vary
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    """``raw`` as a JSON object, or an ``ApiError(400)`` saying what is wrong with it."""
     if not raw.strip():
         raise ApiError(400, "empty body: send the hook payload as a JSON object")
     try:
@@ -69,6 +76,46 @@ def fails_closed(context: dict[str, Any]) -> bool:
     return mode == "closed"
 
 
+def decidable_event(harness: str, context: dict[str, Any]) -> Any:
+    """The request's event, or an error answer — after an audit row saying what was rejected:
+    "every hook event produces exactly one audit row", including the ones we cannot decide."""
+    payload: Any = None
+    try:
+        raw = request.get_data(cache=False)
+        payload = raw
+        payload = parse_object(raw)
+        return to_event(payload, harness, context)
+    except (ApiError, PayloadError, RequestEntityTooLarge) as exc:
+        if isinstance(exc, RequestEntityTooLarge):
+            error = ApiError(413, TOO_LARGE)
+        else:
+            error = exc if isinstance(exc, ApiError) else ApiError(400, str(exc))
+        if isinstance(payload, bytes):
+            payload = payload[:MAX_RAW_CHARS].decode("utf-8", "replace") or None
+        record_rejection(harness, context, payload, f"{error.status}: {error.message}")
+        raise error from None
+
+
+def record_rejection(harness: str, context: dict[str, Any], payload: Any, message: str) -> None:
+    reins = state()
+    record = rejected_record(
+        harness,
+        context,
+        payload,
+        message,
+        event_id=uuid.uuid4().hex,
+        decision_id=uuid.uuid4().hex,
+        time_us=now_us(),
+    )
+    try:
+        reins.committer.submit(record)
+        reins.metrics.inc("reins_audit_rows_written_total")
+    except AuditWriteError as exc:
+        reins.metrics.inc("reins_audit_write_failures_total")
+        current_app.logger.error("audit write failed for a rejected hook request: %s", exc)
+    reins.metrics.inc("reins_hook_requests_rejected_total", f'harness="{harness}"')
+
+
 @bp.post("/v1/hooks/<harness>")
 def hook(harness: str) -> Response:
     started = time.perf_counter()
@@ -76,12 +123,8 @@ def hook(harness: str) -> Response:
     if harness not in HARNESSES:
         raise ApiError(404, f"unknown harness {harness!r}; use one of {', '.join(HARNESSES)}")
     principal = reins.require(request, "developer")
-    payload = json_body()
     context = context_of(principal)
-    try:
-        event = to_event(payload, harness, context)
-    except PayloadError as exc:
-        raise ApiError(400, str(exc)) from None
+    event = decidable_event(harness, context)
     reins.policies.check(time.monotonic())
     received = now_us()
     t0 = time.perf_counter_ns()

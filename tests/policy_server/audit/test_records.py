@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_server.audit import records
 from policy_server.audit.records import (
@@ -120,6 +122,30 @@ def test_small_input_is_kept_whole() -> None:
     record = record_of(event("Read", {"file_path": "/etc/hosts", "limit": 10, "x": [True, None]}))
     assert record["input_redacted"] == {"file_path": "/etc/hosts", "limit": 10, "x": [True, None]}
     assert record["input_truncated"] is False
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+    lambda children: (
+        st.lists(children, max_size=8) | st.dictionaries(st.text(max_size=12), children, max_size=8)
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_size_bound_never_under_estimates(value: Any) -> None:
+    # The bound lets small inputs skip a second serialisation; an under-estimate would let an
+    # oversized input through untruncated.
+    redactor = records._Redactor()
+    redactor._bound = 0
+    clean = redactor._redacted(value, 0)
+    assert records._json_size(clean) <= redactor._bound
 
 
 def test_hostile_input_still_gives_a_storable_record() -> None:

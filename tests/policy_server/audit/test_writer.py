@@ -73,6 +73,26 @@ def test_a_malformed_record_fails_before_anything_is_written(conn, make_record) 
     assert rows(conn) == []
 
 
+def test_lone_surrogates_are_stored_as_replacement_characters(conn, bash) -> None:
+    # JSON allows "\\ud800"; UTF-8 does not. The event must still be recorded, not lost.
+    ev = bash("echo \ud800 done", cwd="/home/dev/\udc00")
+    record = build_record(
+        ev,
+        Decision("allow", "ok"),
+        enforced="allow",
+        event_id="e-sur",
+        decision_id="d-sur",
+        time_us=1,
+        received_us=1,
+        eval_us=1,
+    )
+    assert append(conn, [record]) == [1]
+    stored = conn.execute("SELECT target, cwd, record FROM audit_events").fetchone()
+    assert stored[0] == "echo \ufffd done"
+    assert "\ufffd" in stored[1] and "\ufffd" in stored[2]
+    assert verify(conn).ok
+
+
 def test_secrets_in_an_event_never_reach_the_file(db: Path, conn, bash) -> None:
     aws_key, github_token = "AKIA" + "ABCDEFGHIJ234567", "ghp_" + "a1B2" * 9
     command = f"git push https://x:{github_token}@github.com/o/r && echo {aws_key}"

@@ -88,13 +88,37 @@ def test_secrets_in_tool_input_are_redacted_in_the_audit_log(client, dev_token, 
         ),
     ],
 )
-def test_bad_requests_get_json_errors(
-    client, dev_token, body, headers, status, fragment, bearer
+def test_bad_requests_get_json_errors_and_an_audit_row(
+    client, dev_token, body, headers, status, fragment, bearer, db
 ) -> None:
     response = client.post("/v1/hooks/claude-code", data=body, headers=bearer(dev_token) | headers)
     assert response.status_code == status
     error = response.get_json()["error"]
     assert error["status"] == status and fragment in error["message"]
+    (row,) = audit_rows(db)  # every hook event gets one row, the undecidable ones too
+    assert (row["decision"], row["enforced_decision"], row["user"]) == ("error", "error", "dana")
+    assert row["reason"].startswith(f"{status}: ") and fragment in row["reason"]
+
+
+def test_a_rejected_event_keeps_what_was_sent_redacted(client, dev_token, bearer, db) -> None:
+    key = "AKIA" + "QWERTYUIOPASDFGH"
+    body = {"session_id": "s-9", "tool_name": "Bash", "tool_input": {"k": key}}
+    response = client.post("/v1/hooks/claude-code", json=body, headers=bearer(dev_token))
+    assert response.status_code == 400
+    (row,) = audit_rows(db)
+    assert (row["hook_event"], row["session_id"], row["tool"]) == ("invalid", "s-9", "Bash")
+    assert row["input_redacted"]["tool_input"]["k"] == "[REDACTED:aws_access_key_id]"
+    garbage = b"{not json " + key.encode()
+    client.post("/v1/hooks/claude-code", data=garbage, headers=bearer(dev_token))
+    assert audit_rows(db)[1]["input_redacted"] == "{not json [REDACTED:aws_access_key_id]"
+    assert key not in db.read_bytes().decode("latin-1")
+    assert verify(store.connect(db)).ok
+
+
+def test_unauthenticated_garbage_writes_nothing(client, db) -> None:
+    # An unauthenticated caller cannot be attributed; recording it would let anyone fill the log.
+    assert client.post("/v1/hooks/claude-code", data=b"{nope").status_code == 401
+    assert audit_rows(db) == []
 
 
 def test_unknown_harness_is_404(client, dev_token, bearer) -> None:
