@@ -20,6 +20,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TextIO
 
+import orjson
+
 from .ocsf import to_ocsf
 from .times import iso_time, parse_time
 
@@ -118,14 +120,13 @@ def _jsonl(row: tuple[Any, ...]) -> str:
     return f"{head},{record[1:]}\n" if record != "{}" else head + "}\n"
 
 
-# Built once: ``json.dumps`` with options builds a new encoder per call.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
-
-
+# orjson writes the same compact UTF-8 JSON as the stdlib, ~5x faster: the OCSF export is mostly
+# parsing and serialising. Records never hold integers past 64 bits (``records`` stores them as
+# text), the one value orjson would read differently.
 def _ocsf(row: tuple[Any, ...]) -> str:
     seq, prev_hash, record_hash, record = row
-    event = to_ocsf(json.loads(record), seq=seq, prev_hash=prev_hash, record_hash=record_hash)
-    return _encode(event) + "\n"
+    event = to_ocsf(orjson.loads(record), seq=seq, prev_hash=prev_hash, record_hash=record_hash)
+    return orjson.dumps(event).decode() + "\n"
 
 
 _FORMATTERS: dict[str, Callable[[tuple[Any, ...]], str]] = {"jsonl": _jsonl, "ocsf": _ocsf}

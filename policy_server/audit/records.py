@@ -68,6 +68,7 @@ MAX_DEPTH = 64  # deeper input is cut: hostile nesting must not exhaust the stac
 # is still 50 MB to scan). Everything past it is cut later anyway, so no partial secret survives.
 _PRECUT_CHARS = 2 * MAX_INPUT_BYTES
 _TARGET_PRECUT_CHARS = 8 * TARGET_CHARS
+_INT64 = 2**63
 _ONE_LINE = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\x85\u2028\u2029"})
 
 
@@ -234,10 +235,12 @@ class _Redactor:
             value = redact(value)
             self._bound += 6 * len(value) + 4
             return value
+        if isinstance(value, int) and not -_INT64 <= value < _INT64:
+            # Stored as text: JSON tools (and the OCSF export's parser) read such integers as
+            # floats and would silently change the number.
+            return self._redacted(str(value), depth)
         self._bound += 32  # a number, a literal, or the brackets and separators of a container
         if value is None or isinstance(value, (bool, int)):
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
-                self._bound += len(str(value))
             return value
         if isinstance(value, float):
             return value if math.isfinite(value) else str(value)

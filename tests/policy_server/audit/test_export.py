@@ -113,6 +113,44 @@ def test_ocsf_maps_identity_and_keeps_the_rest_unmapped(mixed: sqlite3.Connectio
     assert "input_redacted" in event["unmapped"] and "user" not in event["unmapped"]
 
 
+def test_ocsf_lines_equal_the_stdlib_serialisation(mixed: sqlite3.Connection) -> None:
+    # The export serialises with orjson for speed; what it writes must be what json would.
+    from policy_server.audit.ocsf import to_ocsf
+
+    _, text = exported(mixed, "ocsf")
+    rows = mixed.execute(
+        "SELECT seq, prev_hash, record_hash, record FROM audit_events ORDER BY seq"
+    )
+    for line, (seq, prev, record_hash, record) in zip(text.splitlines(), rows, strict=True):
+        expected = to_ocsf(json.loads(record), seq=seq, prev_hash=prev, record_hash=record_hash)
+        assert line == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_integers_past_64_bits_are_stored_as_text_and_export_unchanged(conn, bash) -> None:
+    from policy_server.audit.records import build_record
+    from policy_server.engine.evaluator import Decision
+
+    ev = bash("true")
+    ev.tool_input = {
+        "command": "true",
+        "n": 2**70,
+        "m": -(2**63) - 1,
+        "k": 2**63 - 1,
+        "j": -(2**63),
+    }
+    args = dict(enforced="allow", decision_id="d", time_us=T0, received_us=T0, eval_us=1)
+    append(conn, [build_record(ev, Decision("allow", "ok"), event_id="e", **args)])
+    _, text = exported(conn, "ocsf")
+    stored = json.loads(text)["unmapped"]["input_redacted"]
+    assert stored == {
+        "command": "true",
+        "n": str(2**70),
+        "m": str(-(2**63) - 1),
+        "k": 2**63 - 1,
+        "j": -(2**63),
+    }
+
+
 @pytest.mark.parametrize(
     ("filters", "seqs"),
     [
