@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import Any
 
@@ -47,8 +49,13 @@ def evaluate() -> Response:
     return jsonify(out)
 
 
-def bundle_document() -> dict[str, Any]:
-    """The compiled pack as plain data the hook client compiles with the same engine."""
+def bundle_document(principal: Any, etag: str) -> dict[str, Any]:
+    """The compiled pack as plain data the hook client compiles with the same engine.
+
+    ``principal`` is the caller's user and roles, which the server takes from the token: the
+    hook needs them offline for rules scoped by ``users``/``roles`` to decide as they do here.
+    ``etag`` is repeated in the document so the client can store the bundle as one file.
+    """
     pack = state().policies.pack
     rules = [
         dict(rule.spec, policy=rule.policy, source=rule.source) for rule in pack.policies.rules
@@ -56,21 +63,29 @@ def bundle_document() -> dict[str, Any]:
     return {
         "format": BUNDLE_FORMAT,
         "revision": pack.policies.revision,
+        "etag": etag,
         "default_decision": pack.policies.default_decision,
+        "principal": {"user": principal.user, "roles": list(principal.roles)},
         "rules": rules,
     }
+
+
+def bundle_etag(revision: str, principal: Any) -> str:
+    """Revision plus who asked: a change of the caller's roles must not be answered 304."""
+    who = json.dumps([principal.user, sorted(principal.roles)]).encode()
+    return f"{revision}.{hashlib.sha256(who).hexdigest()[:12]}"
 
 
 @bp.get("/v1/bundle")
 def bundle() -> Response:
     reins = state()
-    reins.require(request, "developer")
+    principal = reins.require(request, "developer")
     reins.policies.check(time.monotonic())
-    etag = reins.policies.revision
+    etag = bundle_etag(reins.policies.revision, principal)
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        response = jsonify(bundle_document())
+        response = jsonify(bundle_document(principal, etag))
     response.set_etag(etag)
     return response
 

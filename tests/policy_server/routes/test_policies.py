@@ -34,7 +34,9 @@ def test_bundle_compiles_to_the_same_decisions_and_honours_etags(client, dev_tok
     response = client.get("/v1/bundle", headers=bearer(dev_token))
     bundle = response.get_json()
     etag = response.headers["ETag"]
-    assert bundle["format"] == "reins-bundle/1" and etag.strip('"') == bundle["revision"]
+    assert bundle["format"] == "reins-bundle/1" and etag.strip('"') == bundle["etag"]
+    assert bundle["etag"].startswith(bundle["revision"] + ".")
+    assert bundle["principal"] == {"user": "dana", "roles": ["developer"]}
     rebuilt = PolicySet(
         [Rule(spec, index=i) for i, spec in enumerate(bundle["rules"])], bundle["default_decision"]
     )
@@ -86,3 +88,18 @@ def test_server_refuses_to_start_with_broken_policies(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("policy: p\nrules: 3\n", encoding="utf-8")
     with pytest.raises(PolicyStartError, match=r"p\.yaml:2"):
         create_app({"db": str(tmp_path / "r.db"), "policies": str(tmp_path)})
+
+
+def test_bundle_etag_follows_the_callers_roles(
+    client, db, dev_token, bearer, token_factory
+) -> None:
+    first = client.get("/v1/bundle", headers=bearer(dev_token))
+    other = token_factory(db, "dana", "developer", "auditor")
+    again = client.get(
+        "/v1/bundle", headers=bearer(other) | {"If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 200 and again.get_json()["principal"]["roles"] == [
+        "developer",
+        "auditor",
+    ]
+    assert again.headers["ETag"] != first.headers["ETag"]

@@ -1,0 +1,180 @@
+""" "This agent runs every night at 2 AM", end to end with the real Claude Code CLI.
+
+A real `reins serve` (the policy directory holds the agent), a real `reins gateway` in front of
+the fake Anthropic upstream, and the scheduler: its clock is moved from 01:59 to 02:00, the slot
+falls due, and the scheduler starts `claude -p … --output-format json` headless with the hooks and
+the gateway set up for the agent. The model asks for a Bash command the agent's allowlist does not
+permit; Reins denies it (rule `agent.nightly.tools-allow`), and the run row shows the status, the
+cost from the gateway's usage rows and the denial from the audit log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from policy_server import store
+from policy_server.loader import BUNDLED_POLICIES
+from policy_server.registry import runs
+from policy_server.scheduler.service import Scheduler
+
+from ..conftest import free_port
+from .fake_upstream import FakeAnthropic
+
+pytestmark = pytest.mark.e2e
+
+
+class Gateway:
+    """`reins gateway` on an ephemeral port, routing every Anthropic call to ``upstream``."""
+
+    def __init__(self, tmp: Path, db: Path, upstream: str) -> None:
+        config = tmp / "gateway.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "providers": {
+                        "fake": {
+                            "kind": "anthropic",
+                            "base_url": upstream,
+                            "api_key_env": "FAKE_KEY",
+                        }
+                    },
+                    "usage": {"flush_s": 0.2},
+                }
+            )
+        )
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.log = open(tmp / "gateway.log", "w")  # noqa: SIM115 - closed in stop()
+        command = [
+            sys.executable,
+            "-m",
+            "reins.cli",
+            "gateway",
+            "--port",
+            self.url.rsplit(":", 1)[1],
+        ]
+        command += ["--config", str(config), "--db", str(db), "--workers", "1"]
+        self.process = subprocess.Popen(
+            command,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "FAKE_KEY": "sk-ant-upstream-key"},
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, (tmp / "gateway.log").read_text()
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError("gateway did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self.log.close()
+
+
+def at(hour: int, minute: int, second: int) -> int:
+    day = datetime.now(UTC).date()
+    moment = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000
+
+
+def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
+    tmp_path: Path, clis, server_factory, monkeypatch
+) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    proof = tmp_path / "proof"
+    policies = tmp_path / "policies"
+    shutil.copytree(BUNDLED_POLICIES, policies)
+    agent = {
+        "name": "nightly",
+        "harness": "claude-code",
+        "owner": "ops",
+        "working_directory": str(project),
+        "prompt": "Run the nightly checks.",
+        "tools": {"allow": ["@read", "Bash(git status:*)"]},
+        "model": "claude-sonnet-4-5",
+        "schedule": {"cron": "0 2 * * *", "timezone": "UTC"},
+        "max_runtime": "2m",
+        "environment": {
+            "HOME": str(home),
+            "CLAUDE_CODE_MAX_RETRIES": "0",
+            "DISABLE_AUTOUPDATER": "1",
+        },
+    }
+    (policies / "agents" / "nightly.yaml").write_text(yaml.safe_dump(agent))
+    db = tmp_path / "reins.db"
+    server = server_factory(db, extra=("--policies", str(policies)))
+    # Only PATH and the locale from the test's environment: no real HOME, no real keys.
+    for name in list(os.environ):
+        if name not in ("PATH", "LANG", "LC_ALL"):
+            monkeypatch.delenv(name)
+    with FakeAnthropic(f"touch {proof}") as model:
+        gateway = Gateway(tmp_path, db, model.url)
+        try:
+            clock = iter([at(1, 59, 30), at(2, 0, 5)])
+            now = [next(clock)]
+            settings = {
+                "server_url": server.url,
+                "gateway_url": gateway.url,
+                "tick": 1.0,
+                "late_grace": 120.0,
+                "runs_dir": str(tmp_path / "runs"),
+                "claude_bin": str(clis.claude),
+                "codex_bin": str(clis.codex),
+                "gemini_bin": "gemini",
+            }
+            scheduler = Scheduler(db, policies, settings, clock=lambda: now[0])
+            assert scheduler.tick() == []  # 01:59:30: nothing due yet
+            now[0] = next(clock)
+            [run_id] = scheduler.tick()  # 02:00:05: the 2 AM slot is due
+            scheduler.wait(120)
+        finally:
+            gateway.stop()
+        requests_seen = model.model_requests()
+    conn = store.connect(db)
+    run = runs.get(conn, run_id)
+    audit = conn.execute(
+        "SELECT hook_event, tool, decision, rules, agent FROM audit_events WHERE run_id = ?"
+        " ORDER BY seq",
+        (run_id,),
+    ).fetchall()
+    usage = conn.execute("SELECT cost_usd, agent FROM usage WHERE run_id = ?", (run_id,)).fetchall()
+    conn.close()
+    log = (tmp_path / "runs" / run_id / "stderr.log").read_text()
+    assert run["status"] == "succeeded", (run, log)
+    assert run["scheduled_us"] == at(2, 0, 0) and run["trigger"] == "schedule"
+    assert not proof.exists(), "the denied command ran"
+    denied = [a for a in audit if a[0] == "PreToolUse"]
+    assert denied == [("PreToolUse", "Bash", "deny", '["agent.nightly.tools-allow"]', "nightly")]
+    assert {a[4] for a in audit} == {"nightly"}
+    assert run["denials"] == 1 and run["summary"]["permission_denials"] == ["Bash"]
+    # Cost: the gateway's usage rows for this run when it priced them, else Claude's estimate.
+    assert len(usage) == len(requests_seen) >= 2 and {u[1] for u in usage} == {"nightly"}
+    priced = [u[0] for u in usage if u[0] is not None]
+    if priced:
+        assert run["summary"]["cost_source"] == "gateway"
+        assert run["cost_usd"] == pytest.approx(sum(priced))
+    else:
+        assert run["summary"]["cost_source"] == "harness"
+        assert run["cost_usd"] > 0
+        assert run["cost_usd"] == pytest.approx(run["summary"]["harness_cost_usd"])
+    assert run["session_id"] and run["exit_code"] == 0
+    # Model traffic went through the gateway as this agent and run, with no provider key.
+    headers = {k.lower(): v for k, v in requests_seen[0].headers.items()}
+    assert headers.get("x-api-key") == "sk-ant-upstream-key"  # injected by the gateway only

@@ -1,0 +1,101 @@
+"""``reins doctor`` against a real ``reins serve``: what passes, what fails, and the fix it names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.installers.conftest import real_cli
+
+
+@pytest.fixture
+def live(server_factory, token_factory, tmp_path: Path):
+    server = server_factory(db=tmp_path / "live.db")
+    return server, token_factory(server.db, "dev", "developer")
+
+
+def test_healthy_install_passes_with_a_real_server(home: Path, reins, live) -> None:
+    server, token = live
+    code, out, _ = reins("install", "claude-code", "--server", server.url, "--token", token)
+    # The bundle is cached at install: an outage before the first event is still decided.
+    assert code == 0 and "policy bundle cached (revision " in out
+    bundle = json.loads((home / ".reins" / "bundle.json").read_text())
+    assert bundle["format"] == "reins-bundle/1" and bundle["rules"]
+    code, out, _ = reins("doctor", "claude-code")
+    assert code == 0, out
+    assert f"[  ok] server: {server.url}/healthz -> 200" in out
+    assert "[  ok] token: accepted by the server" in out
+    assert "[  ok] claude-code user:" in out and "6 Reins hooks" in out
+    assert "[  ok] claude-code event: synthetic PreToolUse answered" in out
+    assert "[  ok] bundle:" in out
+    assert token not in out
+    assert out.rstrip().endswith("all checks passed")
+
+
+def test_http_mode_event_goes_straight_to_the_server(home: Path, reins, live) -> None:
+    server, token = live
+    args = ["install", "claude-code", "--server", server.url, "--token", token, "--mode", "http"]
+    assert reins(*args)[0] == 0
+    code, out, _ = reins("doctor", "claude-code")
+    assert code == 0, out
+    assert "[  ok] claude-code event: http hook -> 200" in out
+
+
+def test_bad_token_fails_with_the_fix(home: Path, reins, live) -> None:
+    server, _ = live
+    code, out, _ = reins("install", "gemini", "--server", server.url, "--token", "not-a-token")
+    assert code == 0 and "WARNING: could not cache the policy bundle" in out and "401" in out
+    code, out, _ = reins("doctor")
+    assert code == 1
+    assert "[FAIL] token: rejected: GET /v1/bundle -> 401" in out
+    assert "fix: create one with `reins token create --user NAME --role developer`" in out
+    assert "not-a-token" not in out
+
+
+def test_server_down_and_missing_hooks_fail(home: Path, reins, live) -> None:
+    server, token = live
+    assert reins("install", "codex", "--server", server.url, "--token", token)[0] == 0
+    server.stop()
+    code, out, _ = reins("doctor", "claude-code")
+    assert code == 1
+    assert f"[FAIL] server: {server.url} unreachable" in out
+    assert "[FAIL] claude-code hooks: no Reins hook in any layer" in out
+    assert "fix: run `reins install claude-code --server URL --token T`" in out
+
+
+def test_codex_without_the_cli_reports_trust_unknown(home: Path, reins, live) -> None:
+    server, token = live
+    assert reins("install", "codex", "--server", server.url, "--token", token)[0] == 0
+    code, out, _ = reins("doctor", "codex")
+    assert code == 1
+    assert "[FAIL] codex trust: codex not found, trust state unknown" in out
+    assert "[  ok] codex event: synthetic PreToolUse answered" in out
+
+
+CODEX = real_cli("codex")
+
+
+@pytest.mark.skipif(
+    CODEX is None,
+    reason="real codex CLI not installed (the e2e suite puts it in var/e2e-cli: run `make e2e` once)",
+)
+def test_codex_trust_state_is_checked_with_the_real_codex(
+    home: Path, reins, live, monkeypatch
+) -> None:
+    server, token = live
+    monkeypatch.setenv("REINS_CODEX_BIN", CODEX)
+    assert reins("install", "codex", "--server", server.url, "--token", token)[0] == 0
+    code, out, _ = reins("doctor", "codex")
+    assert code == 0, out
+    assert "[  ok] codex trust: all 6 Reins hooks trusted" in out
+    # Changing a hook's command changes its hash: Codex would skip it silently. Doctor says so.
+    hooks_file = home / ".codex" / "hooks.json"
+    hooks = json.loads(hooks_file.read_text())
+    hooks["hooks"]["PreToolUse"][0]["hooks"][0]["timeout"] = 11
+    hooks_file.write_text(json.dumps(hooks))
+    code, out, _ = reins("doctor", "codex")
+    assert code == 1
+    assert "[FAIL] codex trust: 1 of 6 Reins hooks are NOT trusted" in out
+    assert "fix: run `reins install codex ...` again" in out

@@ -1,0 +1,69 @@
+"""``reins install gemini``: the five hook events (timeouts in ms) and the gateway in .gemini/.env."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.installers.conftest import install_args, snapshot
+
+USER_SETTINGS = (
+    '{"security": {"auth": {"selectedType": "gemini-api-key"}}, "ui": {"theme": "GitHub"}}'
+)
+
+
+def gemini_dir(home: Path) -> Path:
+    folder = home / ".gemini"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def test_hooks_for_the_five_events_with_millisecond_timeouts(home: Path, reins) -> None:
+    folder = gemini_dir(home)
+    (folder / "settings.json").write_text(USER_SETTINGS)
+    assert reins(*install_args("gemini"))[0] == 0
+    text = (folder / "settings.json").read_text()
+    settings = json.loads(text)
+    assert text.startswith('{"security": {"auth": {"selectedType": "gemini-api-key"}}, "ui": ')
+    assert "\n" not in text  # a one-line file stays one line
+    assert sorted(settings["hooks"]) == sorted(
+        ["BeforeTool", "AfterTool", "BeforeAgent", "SessionStart", "SessionEnd"]
+    )
+    (handler,) = settings["hooks"]["BeforeTool"][0]["hooks"]
+    assert handler["timeout"] == 10000 and handler["name"] == "reins"
+    assert handler["command"].endswith(f"{home}/.reins/reins_hook.py gemini")
+
+
+def test_gateway_goes_to_dotenv_and_is_taken_back(home: Path, reins) -> None:
+    folder = gemini_dir(home)
+    (folder / "settings.json").write_text(USER_SETTINGS)
+    (folder / ".env").write_text("# mine\nGEMINI_API_KEY=real-key\nOTHER=1\n")
+    before = snapshot(home)
+    assert reins(*install_args("gemini", "--gateway", "http://127.0.0.1:8787"))[0] == 0
+    assert (folder / ".env").read_text() == (
+        "# mine\nGEMINI_API_KEY=tok-123\nOTHER=1\nGOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8787\n"
+    )
+    assert (folder / ".env").stat().st_mode & 0o077 == 0
+    assert reins(*install_args("gemini"))[0] == 0  # reinstall without --gateway
+    assert (folder / ".env").read_text() == "# mine\nGEMINI_API_KEY=real-key\nOTHER=1\n"
+    assert reins("uninstall", "gemini")[0] == 0
+    assert snapshot(home) == before
+
+
+def test_gateway_with_managed_scope_is_a_clear_error(home: Path, reins) -> None:
+    code, _, err = reins(*install_args("gemini", "--scope", "managed", "--gateway", "http://g:1"))
+    assert code == 2 and "GOOGLE_GEMINI_BASE_URL" in err
+
+
+@pytest.mark.parametrize("scope", ["project", "managed"])
+def test_other_scopes(home: Path, tmp_path: Path, reins, scope: str) -> None:
+    assert reins(*install_args("gemini", "--scope", scope))[0] == 0
+    path = {
+        "project": tmp_path / "project" / ".gemini" / "settings.json",
+        "managed": tmp_path / "root" / "etc" / "gemini-cli" / "settings.json",
+    }[scope]
+    assert json.loads(path.read_text())["hooks"]["BeforeTool"]
+    assert reins("uninstall", "gemini", "--scope", scope)[0] == 0
+    assert not path.exists()
