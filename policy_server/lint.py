@@ -37,6 +37,7 @@ def lint(pack: Pack) -> list[Problem]:
         problems.extend(_never_matches(rule))
         problems.extend(_tests_present(rule))
     problems.extend(_shadowed(rules))
+    problems.extend(_agent_places(pack))
     if rules and not any(r.decision == "deny" and r.mode == "enforce" for r in rules):
         problems.append(
             Problem(
@@ -47,6 +48,12 @@ def lint(pack: Pack) -> list[Problem]:
             )
         )
     return problems
+
+
+def _agent_places(pack: Pack) -> list[Problem]:
+    from .registry.definitions import missing_places  # the registry imports this module
+
+    return missing_places(pack.agents)
 
 
 def _problem(rule: Rule, message: str, level: str = "error") -> Problem:

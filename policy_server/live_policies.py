@@ -13,8 +13,13 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .loader import Pack, Problem, load, policy_files
+from .registry.definitions import agent_files
+
+if TYPE_CHECKING:
+    from .registry.source import AgentSource
 
 log = logging.getLogger("reins.policies")
 
@@ -30,8 +35,15 @@ class ReloadResult:
 class LivePolicies:
     """Holds the current good :class:`Pack`; ``check()`` reloads when files changed."""
 
-    def __init__(self, directory: Path, check_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        check_interval_s: float = 1.0,
+        agent_source: AgentSource | None = None,
+    ) -> None:
         self.directory = Path(directory)
+        # Agents defined through the API: their rules join the pack's (see registry.catalog).
+        self._agent_source = agent_source
         self.check_interval_s = check_interval_s
         self._lock = threading.Lock()
         self._signature: tuple = ()
@@ -55,7 +67,7 @@ class LivePolicies:
         """Load the directory; swap it in only if it has no errors."""
         with self._lock:
             signature = self._stat_signature()
-            pack = load(self.directory)
+            pack = load(self.directory, self._agent_source.agents() if self._agent_source else ())
             if pack.errors:
                 self.reload_failures += 1
                 self.last_error = tuple(pack.errors)
@@ -66,7 +78,9 @@ class LivePolicies:
                         problem,
                     )
                 return ReloadResult(False, self._current_revision(), False, tuple(pack.errors))
-            pack.policies.revision = _git_revision(self.directory) or pack.policies.revision
+            store_agents = [a for a in pack.agents if not a.from_file]
+            revision = _git_revision(self.directory) if not store_agents else ""
+            pack.policies.revision = revision or pack.policies.revision
             changed = (
                 getattr(self, "_pack", None) is None or pack.policies.revision != self.revision
             )
@@ -96,10 +110,15 @@ class LivePolicies:
 
     def _stat_signature(self) -> tuple:
         try:
-            files = [self.directory / "pack.yaml", *policy_files(self.directory)]
-            return tuple(
+            files = [
+                self.directory / "pack.yaml",
+                *policy_files(self.directory),
+                *agent_files(self.directory),
+            ]
+            stats = tuple(
                 (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists()
             )
+            return stats + ((self._agent_source.signature(),) if self._agent_source else ())
         except OSError:
             return ()
 

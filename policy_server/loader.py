@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -54,6 +54,7 @@ class Pack:
     problems: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     maps: dict[str, SourceMap] = field(default_factory=dict)
+    agents: list[Any] = field(default_factory=list)  # registry.agent.Agent, files and store
 
     @property
     def errors(self) -> list[Problem]:
@@ -91,8 +92,13 @@ def policy_files(directory: Path) -> Iterator[Path]:
         yield path
 
 
-def load(directory: str | Path) -> Pack:
-    """Load and compile every policy file; problems are collected, never raised."""
+def load(directory: str | Path, store_agents: Sequence[Any] = ()) -> Pack:
+    """Load and compile every policy file and agent; problems are collected, never raised.
+
+    ``store_agents`` are agents defined through the API (``registry.catalog``); their tool and
+    MCP lists become rules next to those of ``agents/*.yaml``."""
+    from .registry.definitions import compile_agents  # the registry builds on this module
+
     directory = Path(directory)
     problems: list[Problem] = []
     if not directory.is_dir():
@@ -118,12 +124,14 @@ def load(directory: str | Path) -> Pack:
             continue
         maps[display] = source
         rules.extend(_compile_rules(doc, display, source, len(rules), problems))
+    agents, agent_rules = compile_agents(directory, store_agents, len(rules), problems, digest)
+    rules.extend(agent_rules)
     policies = PolicySet(
         rules,
         default_decision=settings.get("default_decision", "allow"),
         revision="sha256:" + digest.hexdigest()[:16],
     )
-    return Pack(directory, policies, problems, files, maps)
+    return Pack(directory, policies, problems, files, maps, agents)
 
 
 def load_strict(directory: str | Path) -> Pack:

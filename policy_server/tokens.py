@@ -60,6 +60,9 @@ class Principal:
     user: str
     roles: tuple[str, ...]
     token_id: int
+    # Set only on the short-lived token of a scheduled run: the one agent and run it may act as.
+    agent: str = ""
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,12 @@ def create(
     description: str = "",
     expires_us: int | None = None,
     now_us: int,
+    agent: str = "",
+    run_id: str = "",
 ) -> tuple[str, TokenInfo]:
-    """Make a token for ``user`` with ``roles``. Return the token (shown once) and its info."""
+    """Make a token for ``user`` with ``roles``. Return the token (shown once) and its info.
+
+    ``agent`` and ``run_id`` scope the token to one scheduled run (see ``ServerState.require``)."""
     user = _check_user(user)
     checked_roles = _check_roles(roles)
     if len(description) > MAX_DESCRIPTION_LEN or not description.isprintable():
@@ -105,8 +112,8 @@ def create(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     prefix = token[:PREFIX_LEN]
     cursor = conn.execute(
-        "INSERT INTO tokens (token_hash, prefix, user, roles, description, created_us, expires_us)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tokens (token_hash, prefix, user, roles, description, created_us, expires_us,"
+        " agent, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             _hash(token),
             prefix,
@@ -115,6 +122,8 @@ def create(
             description,
             now_us,
             expires_us,
+            agent,
+            run_id,
         ),
     )
     info = TokenInfo(
@@ -294,15 +303,17 @@ def _lookup(
 ) -> tuple[Principal | None, int | None]:
     """The principal and the expiry of a live token, or ``(None, None)``."""
     row = conn.execute(
-        "SELECT id, user, roles, expires_us, revoked_us FROM tokens WHERE token_hash = ?",
+        "SELECT id, user, roles, expires_us, revoked_us, agent, run_id FROM tokens"
+        " WHERE token_hash = ?",
         (token_hash,),
     ).fetchone()
     if row is None:
         return None, None
-    token_id, user, roles, expires_us, revoked_us = row
+    token_id, user, roles, expires_us, revoked_us, agent, run_id = row
     if revoked_us is not None or (expires_us is not None and expires_us <= now_us):
         return None, None
-    return Principal(user=user, roles=tuple(json.loads(roles)), token_id=token_id), expires_us
+    principal = Principal(user, tuple(json.loads(roles)), token_id, agent, run_id)
+    return principal, expires_us
 
 
 def _info(row: tuple) -> TokenInfo:

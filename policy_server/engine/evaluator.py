@@ -83,17 +83,28 @@ class PolicySet:
         rules: Sequence[Rule],
         default_decision: str = "allow",
         revision: str = "",
+        index_agents: bool = True,
     ) -> None:
         self.rules = tuple(rules)
+        self._index_agents = index_agents
         self.default_decision = default_decision
         self.revision = revision
         self._index: Dict[Tuple[str, str], _Bucket] = {}
         # Rules whose tools are globs (``mcp__github__*``), checked by name after the index.
         self._tool_globs: List[Tuple[Names, Rule]] = []
+        # Rules for named agents only (the registry's allowlists): one small index per agent, so
+        # a thousand agents cost an event nothing but a dict lookup.
+        self._by_agent: Dict[str, PolicySet] = {}
         self._build_index()
 
     def _build_index(self) -> None:
+        per_agent: Dict[str, List[Rule]] = {}
         for rule in self.rules:
+            agents = _named_agents(rule) if self._index_agents else ()
+            if agents:
+                for agent in agents:
+                    per_agent.setdefault(agent, []).append(rule)
+                continue
             keys = rule.condition.index_keys()
             for event in rule.events:
                 for tool in rule.tools or ("*",):
@@ -106,10 +117,15 @@ class PolicySet:
                     else:
                         for key in keys:
                             bucket.by_key.setdefault(key, []).append(rule)
+        self._by_agent = {a: PolicySet(rules, index_agents=False) for a, rules in per_agent.items()}
 
     def candidates(self, event: Event) -> List[Rule]:
         """Rules whose event, tool and index keys admit this event."""
         found: List[Rule] = []
+        if self._by_agent:
+            own = self._by_agent.get(event.agent)
+            if own is not None:
+                found.extend(own.candidates(event))
         features: Optional[Set[str]] = None
         for key in ((event.event, event.tool), (event.event, "*")):
             bucket = self._index.get(key)
@@ -175,7 +191,10 @@ class PolicySet:
         for rule in self.rules:
             # "looked": the rule is about this event and tool, whatever its conditions said.
             looked, matched = False, False
-            if event.event not in rule.events:
+            named = _named_agents(rule)
+            if named and event.agent not in named:
+                why = f"only for agents {list(named)}"
+            elif event.event not in rule.events:
                 why = f"event {event.event} not in {list(rule.events)}"
             elif rule.tools and rule not in candidates and not _tool_in(event.tool, rule.tools):
                 why = f"tool {event.tool or '-'} not in {list(rule.tools)}"
@@ -198,6 +217,14 @@ class PolicySet:
                 }
             )
         return trace
+
+
+def _named_agents(rule: Rule) -> Tuple[str, ...]:
+    """The agents a rule is limited to when they are plain names (no ``!``, no glob), else ()."""
+    agents = rule.scope.source.get("agents")
+    if not agents or any(a.startswith("!") or any(c in a for c in "*?[") for a in agents):
+        return ()
+    return tuple(agents)
 
 
 def _tool_in(tool: str, tools: Iterable[str]) -> bool:

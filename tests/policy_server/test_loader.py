@@ -53,7 +53,7 @@ def test_revision_changes_with_content(tmp_path: Path) -> None:
 
 def test_schema_folders_and_pack_settings_are_not_rule_files(tmp_path: Path) -> None:
     write(tmp_path, "demo.yaml", GOOD)
-    write(tmp_path, "agents/bot.yaml", "name: bot\n")
+    write(tmp_path, "agents/bot.yaml", "name: bot\nharness: codex\nowner: a\n")  # an agent
     write(tmp_path, "pack.yaml", "default_decision: ask\n")
     pack = load_strict(tmp_path)
     assert pack.policies.default_decision == "ask"
