@@ -8,6 +8,7 @@ build a fresh app per test on a temporary SQLite file.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,11 @@ class ServerState:
         """The caller's identity, or 401 (no or bad token) / 403 (token lacks the role).
 
         ``need=None`` accepts any valid token."""
-        presented = parse_authorization(request.headers)
+        return self.authenticate(request.headers, need)
+
+    def authenticate(self, headers: Mapping[str, str], need: str | None) -> Principal:
+        """``require`` for a request's headers (the hook endpoint has no Flask request)."""
+        presented = parse_authorization(headers)
         if not presented:
             raise errors.ApiError(
                 401,
@@ -52,7 +57,21 @@ class ServerState:
                 403,
                 f"this endpoint needs the {need} role; token of {principal.user} has {', '.join(principal.roles)}",
             )
+        if principal.agent:
+            _check_run_scope(headers, principal)
         return principal
+
+
+def _check_run_scope(headers: Mapping[str, str], principal: Principal) -> None:
+    """A scheduled run's token acts only as its own agent and run: the headers must say so."""
+    agent = headers.get("X-Reins-Agent", "")
+    run_id = headers.get("X-Reins-Run", "")
+    if agent != principal.agent or run_id != principal.run_id:
+        raise errors.ApiError(
+            403,
+            f"this token belongs to run {principal.run_id} of agent {principal.agent}; send "
+            "X-Reins-Agent and X-Reins-Run with those values (it cannot act for anything else)",
+        )
 
 
 def now_us() -> int:
@@ -77,7 +96,8 @@ def state() -> ServerState:
 
 def create_app(settings: dict[str, Any]) -> Flask:
     """Build the app. ``settings`` is ``config.load(...)`` output (db, policies, ...)."""
-    from .routes import audit, health, hooks, policies
+    from .registry.source import AgentSource
+    from .routes import agents, audit, health, hooks, install, policies, usage
 
     app = Flask("reins.policy_server")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -88,7 +108,10 @@ def create_app(settings: dict[str, Any]) -> Flask:
     reins = ServerState(
         settings=settings,
         db_path=db_path,
-        policies=LivePolicies(Path(settings.get("policies") or BUNDLED_POLICIES)),
+        policies=LivePolicies(
+            Path(settings.get("policies") or BUNDLED_POLICIES),
+            agent_source=AgentSource(lambda: store.connect(db_path)),
+        ),
         committer=GroupCommitter(conn, run_blocking=_off_the_event_loop()),
         tokens=TokenCache(lambda: store.connect(db_path)),
         metrics=Metrics(Path(metrics_dir) if metrics_dir else None),
@@ -96,6 +119,7 @@ def create_app(settings: dict[str, Any]) -> Flask:
     )
     app.extensions["reins"] = reins
     errors.install(app)
-    for blueprint in (hooks.bp, policies.bp, audit.bp, health.bp):
+    for blueprint in (policies.bp, audit.bp, health.bp, agents.bp, install.bp, usage.bp):
         app.register_blueprint(blueprint)
+    app.wsgi_app = hooks.HookEndpoint(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

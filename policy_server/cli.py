@@ -40,6 +40,12 @@ def register(subparsers: Any) -> None:
         choices=["auto", "open", "closed"],
         help="answer when an event cannot be audited (default auto: closed for scheduled runs)",
     )
+    serve.add_argument(
+        "--public-url",
+        dest="public_url",
+        help="URL developer machines reach this server at, written into /install.sh "
+        "(env REINS_PUBLIC_URL; default: from the request's Host / X-Forwarded-* headers)",
+    )
     _common(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -138,7 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import default_workers, run
     from .store import StoreError
 
-    keys = ("host", "port", "db", "workers", "fail_mode", "policies", "config")
+    keys = ("host", "port", "db", "workers", "fail_mode", "policies", "config", "public_url")
     try:
         settings = config.load({k: getattr(args, k, None) for k in keys})
     except config.ConfigError as exc:

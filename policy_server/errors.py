@@ -6,7 +6,9 @@ message written for the person who has to fix the request.
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 _CODES = {
@@ -35,16 +37,18 @@ class ApiError(Exception):
         self.code = code or _CODES.get(status, "error")
 
 
+def error_document(status: int, message: str, code: str = "") -> dict[str, Any]:
+    """The one error shape, as data."""
+    return {
+        "error": {"status": status, "code": code or _CODES.get(status, "error"), "message": message}
+    }
+
+
 def error_response(status: int, message: str, code: str = "") -> Response:
-    response = jsonify(
-        {
-            "error": {
-                "status": status,
-                "code": code or _CODES.get(status, "error"),
-                "message": message,
-            }
-        }
-    )
+    reins = current_app.extensions.get("reins")
+    if reins is not None:
+        reins.metrics.inc("reins_http_errors_total", f'status="{status}"')
+    response = jsonify(error_document(status, message, code))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="reins"'

@@ -33,7 +33,7 @@ class PolicyServer(BaseApplication):
     def load_config(self) -> None:
         self.cfg.set("bind", f"{self.settings['host']}:{self.settings['port']}")
         self.cfg.set("workers", self.workers)
-        self.cfg.set("worker_class", "gevent")
+        self.cfg.set("worker_class", "policy_server.http_worker.HookWorker")
         self.cfg.set("worker_connections", 1000)
         self.cfg.set("keepalive", 75)
         self.cfg.set("graceful_timeout", 30)

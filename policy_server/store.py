@@ -98,6 +98,110 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX tokens_user ON tokens(user);
     """,
+    # Agent registry, scheduled runs, scheduler leases and run-scoped tokens (issue 6).
+    """
+    CREATE TABLE agents (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        version INTEGER NOT NULL,
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+    CREATE TABLE agent_revisions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        scheduled_us INTEGER,
+        created_us INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started_us INTEGER,
+        ended_us INTEGER,
+        exit_code INTEGER,
+        reason TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '{}',
+        session_id TEXT NOT NULL DEFAULT '',
+        cost_usd REAL,
+        denials INTEGER NOT NULL DEFAULT 0,
+        scheduler TEXT NOT NULL DEFAULT '',
+        pid INTEGER
+    );
+    CREATE UNIQUE INDEX runs_slot ON runs(agent, scheduled_us) WHERE scheduled_us IS NOT NULL;
+    CREATE INDEX runs_agent_created ON runs(agent, created_us);
+    CREATE INDEX runs_status ON runs(status);
+    CREATE TABLE scheduler_leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_us INTEGER NOT NULL
+    );
+    CREATE TABLE schedule_cursors (
+        agent TEXT PRIMARY KEY,
+        schedule TEXT NOT NULL,
+        last_slot_us INTEGER NOT NULL
+    );
+    ALTER TABLE tokens ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tokens ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+    """,
+    # Gateway usage: one row per model request (issue 7). Token counts as the provider reports
+    # them; ``inbound`` says which semantics apply. cost_usd is filled by pricing when known.
+    """
+    CREATE TABLE usage (
+        id INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL UNIQUE,
+        time_us INTEGER NOT NULL,
+        user TEXT NOT NULL DEFAULT '',
+        token_id INTEGER,
+        agent TEXT NOT NULL DEFAULT '',
+        run_id TEXT NOT NULL DEFAULT '',
+        session_id TEXT NOT NULL DEFAULT '',
+        inbound TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        route TEXT NOT NULL DEFAULT '',
+        provider TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        stream INTEGER NOT NULL DEFAULT 0,
+        status INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        attempt_log TEXT NOT NULL DEFAULT '[]',
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        cache_read_tokens INTEGER,
+        cache_write_tokens INTEGER,
+        reasoning_tokens INTEGER,
+        cost_usd REAL,
+        latency_us INTEGER NOT NULL,
+        ttfb_us INTEGER,
+        request_bytes INTEGER NOT NULL DEFAULT 0,
+        response_bytes INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX usage_time ON usage(time_us);
+    CREATE INDEX usage_session ON usage(session_id, time_us);
+    CREATE INDEX usage_user_time ON usage(user, time_us);
+    CREATE INDEX usage_agent_time ON usage(agent, time_us);
+    CREATE INDEX usage_run ON usage(run_id);
+    """,
+    # Budgets set with `reins budget set` or the API (issue 5); the gateway config may add more.
+    """
+    CREATE TABLE budgets (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        updated_us INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+    CREATE INDEX usage_token_time ON usage(token_id, time_us);
+    """,
 )
 
 

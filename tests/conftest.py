@@ -31,12 +31,14 @@ def free_port() -> int:
 class LiveServer:
     """``reins serve`` as a real process on an ephemeral port."""
 
-    def __init__(self, db: Path, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, db: Path, workers: int = 1, extra: tuple[str, ...] = (), port: int | None = None
+    ) -> None:
         import subprocess
         import sys
 
         self.db = db
-        self.port = free_port()
+        self.port = port or free_port()  # a fixed port restarts a server where clients expect it
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             sys.executable,
@@ -55,7 +57,11 @@ class LiveServer:
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def wait_ready(self, timeout: float = 30) -> None:
         import requests
@@ -69,7 +75,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # busy machine: try again
                 time.sleep(0.1)
         raise RuntimeError("server did not become ready")
 
@@ -100,8 +106,13 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start servers with chosen options; all are stopped at the end of the test."""
     started: list[LiveServer] = []
 
-    def start(db: Path | None = None, workers: int = 1, extra: tuple[str, ...] = ()) -> LiveServer:
-        server = LiveServer(db or tmp_path / "live.db", workers, extra)
+    def start(
+        db: Path | None = None,
+        workers: int = 1,
+        extra: tuple[str, ...] = (),
+        port: int | None = None,
+    ) -> LiveServer:
+        server = LiveServer(db or tmp_path / "live.db", workers, extra, port)
         started.append(server)
         return server
 

@@ -93,6 +93,34 @@ def test_engine_is_pure(path: Path) -> None:
     assert not third_party, f"{path.name} imports non-stdlib modules {sorted(third_party)}"
 
 
+TRANSLATE = ROOT / "gateway" / "translate"
+
+
+@pytest.mark.parametrize("path", sorted(TRANSLATE.glob("*.py")), ids=lambda p: p.name)
+def test_translators_are_pure(path: Path) -> None:
+    """The format translators do no I/O and import only the stdlib and their own package."""
+    imports = imported_modules(path)
+    assert not imports & FORBIDDEN_IN_ENGINE, (
+        f"{path.name} imports {sorted(imports & FORBIDDEN_IN_ENGINE)}"
+    )
+    outside = {
+        m
+        for m in imports
+        if m.split(".")[0] not in sys.stdlib_module_names
+        and m not in ("__future__", "gateway")
+        and not m.startswith("gateway.translate")
+    }
+    assert not outside, f"{path.name} imports {sorted(outside)} (only stdlib and gateway.translate)"
+    sideways = [
+        alias.name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == "gateway"
+        for alias in node.names
+        if alias.name != "translate"
+    ]
+    assert not sideways, f"{path.name} imports gateway.{sideways} (only gateway.translate)"
+
+
 def test_no_grab_bag_modules() -> None:
     bad = [p for p in source_files() if p.stem in ("utils", "helpers", "misc")]
     assert not bad, f"name these modules for what they do: {bad}"
@@ -107,3 +135,26 @@ def test_no_global_statements() -> None:
         )
     ]
     assert not offenders, f"state belongs on the app/server object, not in globals: {offenders}"
+
+
+# DESIGN.md's layout: who may import whom. The control plane never depends on the data plane;
+# the installers and the hook client run on developer machines without the servers.
+FORBIDDEN_PACKAGES = {
+    "policy_server": {"gateway", "installers", "hooks"},
+    "installers": {"policy_server", "gateway", "hooks", "reins"},
+    "hooks": {"policy_server", "gateway", "installers", "reins"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_PACKAGES))
+def test_packages_import_only_what_the_design_allows(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            {m.split(".")[0] for m in imported_modules(path)} & FORBIDDEN_PACKAGES[package]
+        )
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    offenders = {path: names for path, names in offenders.items() if names}
+    assert not offenders, (
+        f"{package} must not import {sorted(FORBIDDEN_PACKAGES[package])}: {offenders}"
+    )

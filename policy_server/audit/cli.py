@@ -77,6 +77,12 @@ def register(subparsers: Any) -> None:
         "'broken at seq S: <problem>' on stderr and exit 1. Checkpoint signatures are checked "
         f"when the audit key is available ({KEY_ENV} or <db>.key).",
     )
+    check.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="also require record SEQ with this hash (a head printed by an earlier verify): "
+        "catches records cut from the end or a rewritten tail",
+    )
     store_flags(check)
     check.set_defaults(func=cmd_verify)
 
@@ -147,13 +153,26 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
+    anchor = _parse_head(args.expect_head) if args.expect_head else None
     with _store(args) as (conn, path):
-        result = verify(conn, key=audit_key(path, create=False))
+        result = verify(conn, key=audit_key(path, create=False), expect_head=anchor)
     if not result.ok:
         print(f"broken at seq {result.first_bad_seq}: {result.problem}", file=sys.stderr)
         return EXIT_BROKEN
     print(f"ok: {result.checked} records verified")
+    if result.head_seq:
+        print(f"head: {result.head_seq}:{result.head_hash}  (keep it; --expect-head checks it)")
     return 0
+
+
+def _parse_head(text: str) -> tuple[int, str]:
+    seq, _, hash_ = text.partition(":")
+    if not seq.isdigit() or not hash_.startswith("sha256:") or len(hash_) != 71:
+        raise ValueError(
+            f"--expect-head {text!r} is not SEQ:HASH; copy the 'head:' line of an earlier "
+            "`reins audit verify`, e.g. 42:sha256:9f2c..."
+        )
+    return int(seq), hash_
 
 
 @_handler

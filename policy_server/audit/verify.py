@@ -9,8 +9,9 @@ row, and rows deleted without a checkpoint. Checkpoints must tile the pruned ran
 by ``prev_sig``; with the audit key their signatures are checked too.
 
 What a chain alone cannot show: rows cut from the *end*, or a chain rebuilt from some row on by
-someone who recomputes every later hash. Comparing the head hash with one exported earlier
-(``reins audit export`` prints it on every line) closes that gap.
+someone who recomputes every later hash. ``verify`` reports the head (last seq and hash); keep
+it somewhere the store's owner cannot edit (a ticket, a chat message, a WORM bucket), and a
+later ``verify(expect_head=(seq, hash))`` proves the log still holds that exact record.
 
 Reads run in one snapshot, row by row: memory stays constant however long the log is.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import checkpoints
@@ -36,6 +37,8 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     problem: str = ""
+    head_seq: int = 0  # the last record's seq and hash (0 and "" for an empty log)
+    head_hash: str = ""
 
 
 @dataclass
@@ -48,10 +51,16 @@ class _Expected:
 
 
 def verify(
-    conn: sqlite3.Connection, *, since_seq: int | None = None, key: bytes | None = None
+    conn: sqlite3.Connection,
+    *,
+    since_seq: int | None = None,
+    key: bytes | None = None,
+    expect_head: tuple[int, str] | None = None,
 ) -> VerifyResult:
     """Check the chain (from ``since_seq`` on, trusting the row before it). With ``key``, also
-    check every checkpoint's signature."""
+    check every checkpoint's signature. With ``expect_head`` (a seq and record hash noted
+    earlier), also check that the log still holds that record: rows cut from the end or a
+    rewritten tail fail here."""
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")  # one snapshot: a concurrent append or prune cannot tear the walk
@@ -61,7 +70,10 @@ def verify(
         if bad is not None:
             return bad
         expected, from_seq = _start(conn, cps, since_seq)
-        return _walk(conn, expected, from_seq, cps)
+        result = _walk(conn, expected, from_seq, cps)
+        if result.ok and expect_head is not None:
+            return _check_anchor(conn, cps, result, *expect_head)
+        return result
     finally:
         if own and conn.in_transaction:
             conn.execute("COMMIT")
@@ -81,7 +93,34 @@ def _walk(
             expected = _Expected(row[0] + 1, row[-1], f"the record_hash of record {row[0]}")
     finally:
         cursor.close()
-    return VerifyResult(True, checked)
+    return VerifyResult(True, checked, head_seq=expected.seq - 1, head_hash=expected.prev_hash)
+
+
+def _check_anchor(
+    conn: sqlite3.Connection, cps: list[Checkpoint], result: VerifyResult, seq: int, hash_: str
+) -> VerifyResult:
+    """``result`` if the verified log holds record ``seq`` with hash ``hash_``, else why not."""
+    if seq > result.head_seq:
+        problem = (
+            f"the log ends at record {result.head_seq}, but record {seq} was noted before: "
+            "records were cut from the end"
+        )
+        return replace(result, ok=False, first_bad_seq=result.head_seq + 1, problem=problem)
+    row = conn.execute("SELECT record_hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        cp = next((c for c in cps if c.seq_from <= seq <= c.seq_to), None)
+        if cp is not None and cp.seq_to == seq:
+            row = (cp.head_hash,)
+        else:
+            problem = f"record {seq} was pruned; note a head newer than the last prune"
+            return replace(result, ok=False, first_bad_seq=seq, problem=problem)
+    if row[0] != hash_:
+        problem = (
+            f"record {seq} has hash {row[0]}, not the {hash_} noted before: the chain was "
+            "rewritten from there or earlier"
+        )
+        return replace(result, ok=False, first_bad_seq=seq, problem=problem)
+    return result
 
 
 def _start(

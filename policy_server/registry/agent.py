@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from jsonschema import Draft202012Validator
 
 from ..engine.detectors import find_secrets
@@ -200,6 +199,8 @@ def _schedule_problems(schedule: dict[str, Any] | None) -> list[AgentProblem]:
         return []
     found = []
     cron = schedule["cron"]
+    from croniter import croniter  # only agents with a schedule pay for it
+
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         found.append(
             AgentProblem(

@@ -20,12 +20,15 @@ from ..engine.adapters import PayloadError, to_event
 from ..engine.evaluator import Decision
 from ..engine.responses import enforced_decision
 from ..errors import ApiError
+from ..usage_report import model_calls
 from .hooks import context_of, json_body
 
 bp = Blueprint("audit", __name__)
 
 MAX_PAGE = 500
 MAX_BATCH = 1000
+# Context a spooled event carries from the hook client (its headers when it was decided offline).
+_CONTEXT_FIELDS = ("agent", "run_id", "host", "harness_version", "home")
 _FILTERS = {
     "agent": "agent",
     "decision": "decision",
@@ -92,7 +95,38 @@ def session(session_id: str) -> Response:
         "SELECT seq, record, prev_hash, record_hash FROM audit_events WHERE session_id = ? ORDER BY seq LIMIT 10000",
         (session_id,),
     ).fetchall()
-    return jsonify({"session_id": session_id, "events": [_row(r) for r in rows]})
+    events = [_row(r) for r in rows]
+    calls = model_calls(reins.reader, session_id)
+    # One time line: tool decisions and model calls interleaved (a decision first on a tie).
+    timeline = sorted(
+        [{"kind": "decision", **e} for e in events] + calls,
+        key=lambda item: (item["time_us"], item["kind"] != "decision"),
+    )
+    return jsonify(
+        {
+            "session_id": session_id,
+            "events": events,
+            "model_calls": calls,
+            "models": _call_totals(calls),
+            "timeline": timeline,
+        }
+    )
+
+
+def _call_totals(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Calls per provider and the session's cost ("Claude on 25 calls, Gemini on 15, $0.23")."""
+    per_provider: dict[str, int] = {}
+    for call in calls:
+        name = call["provider"] or "none"
+        per_provider[name] = per_provider.get(name, 0) + 1
+    costs = [c["cost_usd"] for c in calls if c["cost_usd"] is not None]
+    return {
+        "calls": len(calls),
+        "calls_by_provider": per_provider,
+        "cost_usd": round(sum(costs), 10) if costs else None,
+        "unpriced_calls": sum(1 for c in calls if c["cost_usd"] is None and c["tokens"]),
+        "fallbacks": sum(1 for c in calls if c["fallbacks"]),
+    }
 
 
 class _ChunkPipe:
@@ -189,9 +223,7 @@ def _offline_record(item: Any, index: int, principal: Any) -> dict[str, Any]:
     verdict = item["decision"]
     if verdict not in ("allow", "deny", "ask"):
         raise ApiError(400, f"{where}.decision must be allow, deny or ask")
-    context = context_of(principal) | {
-        k: str(item[k]) for k in ("agent", "run_id", "host") if item.get(k)
-    }
+    context = context_of(principal) | {k: str(item[k]) for k in _CONTEXT_FIELDS if item.get(k)}
     try:
         event = to_event(item["payload"], item["harness"], context)
     except PayloadError as exc:

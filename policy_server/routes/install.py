@@ -65,7 +65,7 @@ def _revalidated(body: bytes, mimetype: str, vary: bool = False, etag: str = "")
 
 @bp.get("/install.sh")
 def install_sh() -> Response:
-    from installers.zipapp import PACKAGE_DIR
+    from ..installer_zipapp import PACKAGE_DIR
 
     url = external_url(request, state().settings.get("public_url"))
     try:
@@ -82,7 +82,7 @@ def install_sh() -> Response:
 
 @bp.get("/v1/install/reins-installer.pyz")
 def installer_pyz() -> Response:
-    from installers import zipapp
+    from .. import installer_zipapp as zipapp
 
     cache = current_app.extensions.setdefault("reins_install", {})
     try:
@@ -100,7 +100,7 @@ def installer_pyz() -> Response:
 
 @bp.get("/v1/install/reins_hook.py")
 def hook_client() -> Response:
-    from installers.zipapp import HOOK_FILE, REPO_ROOT
+    from ..installer_zipapp import HOOK_FILE, REPO_ROOT
 
     try:
         body = (REPO_ROOT / HOOK_FILE).read_bytes()

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hooks
-
 from ..engine.events import TOOL_GROUPS
 from ..registry.agent import Agent
 
-HOOK_CLIENT = Path(hooks.__file__).resolve().parent / "reins_hook.py"
+# Located as a file, not imported: the hook client is a script the harnesses run.
+HOOK_CLIENT = Path(__file__).resolve().parents[2] / "hooks" / "reins_hook.py"
 SUMMARY_CHARS = 2000
 _CLAUDE_EVENTS = (
     "SessionStart",

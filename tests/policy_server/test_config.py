@@ -18,6 +18,7 @@ def test_defaults_without_any_file_or_environment() -> None:
         "workers": None,
         "fail_mode": "auto",
         "log_level": "info",
+        "public_url": None,
     }
 
 

@@ -54,12 +54,21 @@ def test_serve_decides_audits_and_exposes_metrics(
     assert denied["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert post(server.url, dev, "ls").json() == {}
     assert targets(db) == ["rm -rf /", "ls"]
+    bad = requests.post(
+        server.url + "/v1/hooks/claude-code",
+        data=b"{oops",
+        headers={"Authorization": f"Bearer {dev}"},
+        timeout=5,
+    )
+    assert bad.status_code == 400
     metrics = requests.get(
         server.url + "/metrics", headers={"Authorization": f"Bearer {admin}"}, timeout=5
     ).text
     assert 'reins_decisions_total{decision="deny",harness="claude-code"} 1' in metrics
     assert "reins_audit_dropped_total 0" in metrics
-    assert "reins_audit_rows_written_total 2" in metrics
+    assert "reins_audit_rows_written_total 3" in metrics  # the rejected request has its row
+    assert 'reins_http_errors_total{status="400"} 1' in metrics
+    assert 'reins_hook_requests_rejected_total{harness="claude-code"} 1' in metrics
     assert requests.get(server.url + "/metrics", timeout=5).status_code == 401
 
 

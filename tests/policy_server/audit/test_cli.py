@@ -70,7 +70,8 @@ def test_export_ocsf(capsys, filled: Path) -> None:
 
 def test_db_comes_from_the_environment(capsys, filled: Path, monkeypatch) -> None:
     monkeypatch.setenv("REINS_DB", str(filled))
-    assert run(capsys, "verify")[:2] == (0, "ok: 6 records verified\n")
+    code, out, _ = run(capsys, "verify")
+    assert (code, out.splitlines()[0]) == (0, "ok: 6 records verified")
 
 
 @pytest.mark.parametrize(
@@ -116,7 +117,8 @@ def test_prune_creates_a_private_key_and_verify_uses_it(capsys, filled: Path) ->
     assert (code, out) == (0, "pruned 6 records (seq 1..6), checkpoint 1\n")
     key_file = Path(f"{filled}.key")
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert run(capsys, "verify", "--db", str(filled))[:2] == (0, "ok: 1 records verified\n")
+    code, out, _ = run(capsys, "verify", "--db", str(filled))
+    assert (code, out.splitlines()[0]) == (0, "ok: 1 records verified")
     key_file.write_text("ab" * 32, encoding="ascii")  # someone swapped the key
     code, _, err = run(capsys, "verify", "--db", str(filled))
     assert code == 1 and "not with the given key" in err
@@ -157,3 +159,21 @@ def test_every_verb_has_help(capsys, verb: str) -> None:
 def test_key_file_is_not_created_by_verify(capsys, filled: Path) -> None:
     run(capsys, "verify", "--db", str(filled))
     assert not os.path.exists(f"{filled}.key")
+
+
+def test_verify_prints_the_head_and_checks_it_later(capsys, filled: Path, tamper) -> None:
+    code, out, _ = run(capsys, "verify", "--db", str(filled))
+    head = next(line for line in out.splitlines() if line.startswith("head: ")).split()[1]
+    assert code == 0 and run(capsys, "verify", "--db", str(filled), "--expect-head", head)[0] == 0
+    conn = store.connect(filled)
+    tamper(conn)
+    last = conn.execute("SELECT MAX(seq) FROM audit_events").fetchone()[0]
+    conn.execute("DELETE FROM audit_events WHERE seq = ?", (last,))
+    conn.close()
+    code, _, err = run(capsys, "verify", "--db", str(filled), "--expect-head", head)
+    assert code == 1 and "cut from the end" in err
+
+
+def test_a_malformed_head_is_a_usage_error(capsys, filled: Path) -> None:
+    code, _, err = run(capsys, "verify", "--db", str(filled), "--expect-head", "abc")
+    assert code == 2 and "SEQ:HASH" in err

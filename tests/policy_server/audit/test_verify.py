@@ -7,7 +7,13 @@ import sqlite3
 
 import pytest
 
-from policy_server.audit.records import ROW_COLUMNS, canonical_json, chain_hash, row_values
+from policy_server.audit.records import (
+    GENESIS_HASH,
+    ROW_COLUMNS,
+    canonical_json,
+    chain_hash,
+    row_values,
+)
 from policy_server.audit.verify import VerifyResult, verify
 from policy_server.audit.writer import append
 
@@ -35,11 +41,12 @@ def put(conn: sqlite3.Connection, seq: int, values: tuple) -> None:
 
 
 def test_an_untouched_log_verifies(log: sqlite3.Connection) -> None:
-    assert verify(log) == VerifyResult(True, 10)
+    head = row(log, 10)[-1]
+    assert verify(log) == VerifyResult(True, 10, head_seq=10, head_hash=head)
 
 
 def test_an_empty_log_verifies(conn: sqlite3.Connection) -> None:
-    assert verify(conn) == VerifyResult(True, 0)
+    assert verify(conn) == VerifyResult(True, 0, head_seq=0, head_hash=GENESIS_HASH)
 
 
 def test_a_log_with_a_fresh_trigger_still_refuses_edits(conn, make_record) -> None:
@@ -128,9 +135,33 @@ def test_a_record_below_the_first_seq_is_caught(log: sqlite3.Connection) -> None
 
 
 def test_since_seq_checks_only_the_tail(log: sqlite3.Connection) -> None:
-    assert verify(log, since_seq=8) == VerifyResult(True, 3)
+    assert verify(log, since_seq=8) == VerifyResult(
+        True, 3, head_seq=10, head_hash=row(log, 10)[-1]
+    )
     log.execute("UPDATE audit_events SET user = 'mallory' WHERE seq = 3")
     assert verify(log, since_seq=8).ok  # the edit is before the tail
     assert verify(log).first_bad_seq == 3
     log.execute("UPDATE audit_events SET user = 'mallory' WHERE seq = 9")
     assert verify(log, since_seq=8).first_bad_seq == 9
+
+
+def test_a_noted_head_catches_records_cut_from_the_end(log: sqlite3.Connection) -> None:
+    head = verify(log)
+    log.execute("DELETE FROM audit_events WHERE seq >= 9")
+    assert verify(log).ok  # the chain alone cannot tell
+    result = verify(log, expect_head=(head.head_seq, head.head_hash))
+    assert not result.ok and result.first_bad_seq == 9
+    assert "cut from the end" in result.problem
+
+
+def test_a_noted_head_catches_a_rewritten_tail(log: sqlite3.Connection, make_record) -> None:
+    noted = (7, row(log, 7)[-1])
+    log.execute("DELETE FROM audit_events WHERE seq >= 5")
+    append(log, [make_record(100 + i) for i in range(6)])  # a fresh, valid chain from seq 5 on
+    assert verify(log).ok
+    result = verify(log, expect_head=noted)
+    assert not result.ok and result.first_bad_seq == 7 and "rewritten" in result.problem
+
+
+def test_a_noted_head_inside_the_log_passes(log: sqlite3.Connection) -> None:
+    assert verify(log, expect_head=(4, row(log, 4)[-1])).ok

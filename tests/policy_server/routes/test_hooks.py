@@ -162,3 +162,72 @@ def test_chain_verifies_after_a_burst(client, dev_token, db, bearer) -> None:
     conn = store.connect(db)
     result = verify(conn)
     assert result.ok and result.checked == 40
+
+
+def test_only_post_is_allowed(client, dev_token, bearer) -> None:
+    response = client.get("/v1/hooks/claude-code", headers=bearer(dev_token))
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_401_says_how_to_authenticate(client) -> None:
+    response = client.post("/v1/hooks/claude-code", json=PUSH)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="reins"'
+    assert "reins token create" in response.get_json()["error"]["message"]
+
+
+def test_a_bad_content_length_is_a_400(client, dev_token, bearer) -> None:
+    response = client.post(
+        "/v1/hooks/claude-code",
+        data=b"{}",
+        headers=bearer(dev_token),
+        environ_overrides={"CONTENT_LENGTH": "twelve"},
+    )
+    assert (
+        response.status_code == 400 and "Content-Length" in response.get_json()["error"]["message"]
+    )
+
+
+def test_other_paths_still_reach_the_flask_routes(client, dev_token, bearer) -> None:
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    assert client.get("/v1/nope", headers=bearer(dev_token)).status_code == 404
+
+
+def test_chunked_bodies_are_read_and_limited_by_a_real_server(
+    server_factory, token_factory, tmp_path
+) -> None:
+    import socket
+
+    server = server_factory(tmp_path / "chunked.db")
+    token = token_factory(server.db, "dana", "developer")
+
+    def send_chunked(body: bytes) -> bytes:
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + 4096]), body[i : i + 4096])
+            for i in range(0, len(body), 4096)
+        )
+        head = (
+            f"POST /v1/hooks/claude-code HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(head + chunks + b"0\r\n\r\n")
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        return answer
+
+    ok = send_chunked(json.dumps(PUSH).encode())
+    assert ok.startswith(b"HTTP/1.1 200") and b'"permissionDecision":"deny"' in ok
+    big = send_chunked(b'{"a":"' + b"x" * (1024 * 1024) + b'"}')
+    assert big.startswith(b"HTTP/1.1 413") and b"larger than the limit" in big
+
+
+def test_an_agents_memory_is_given_to_the_model_at_session_start(client, dev_token, bearer) -> None:
+    start = {"session_id": "s-5", "cwd": "/home/dev/p", "hook_event_name": "SessionStart"}
+    headers = bearer(dev_token) | {"X-Reins-Agent": "nightly-audit"}
+    out = client.post("/v1/hooks/claude-code", json=start, headers=headers).get_json()
+    context = out["hookSpecificOutput"]["additionalContext"]
+    assert "var/audit.json" in context and "Never edit lock files" in context
+    plain = client.post("/v1/hooks/claude-code", json=start, headers=bearer(dev_token)).get_json()
+    assert "additionalContext" not in plain.get("hookSpecificOutput", {})

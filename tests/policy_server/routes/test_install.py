@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from installers import zipapp
+from policy_server import installer_zipapp as zipapp
 from policy_server.app import create_app
 from policy_server.config import ConfigError, load
 

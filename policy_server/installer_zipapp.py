@@ -7,13 +7,13 @@ checkout: ``python3 reins-installer.pyz install --all --server URL --token T``.
 The archive holds, at these paths (``installers/client_files.py`` reads the last two as data):
 
 - ``__main__.py``: runs ``python3 -m installers`` with the archive's own arguments;
-- ``installers/*.py`` (this package), ``tomlkit/*`` (copied from site-packages);
+- ``installers/*.py`` (the installers package), ``tomlkit/*`` (copied from site-packages);
 - ``hooks/reins_hook.py`` and ``policy_server/engine/*.py`` (the hook client and the engine it
   uses offline; ``policy_server/__init__.py`` is deliberately absent: nothing imports the server).
 
 The build is deterministic (sorted names, fixed timestamps, fixed permissions), so every server
 instance serves byte-identical archives with the same ETag. This module reads source files and
-builds bytes; it never imports the servers and never embeds a token or any other secret.
+builds bytes; it never imports what it packs and never embeds a token or any other secret.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
+# Read as data, never imported: the server only packs these files (the installers import nothing
+# of the servers, and the hook client nothing of the project).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = REPO_ROOT / "installers"
 HOOK_FILE = "hooks/reins_hook.py"
 ENGINE_DIR = "policy_server/engine"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
