@@ -34,6 +34,7 @@ from gunicorn.workers.ggevent import GeventWorker
 MAX_HEAD = 64 * 1024
 MAX_DRAIN = 256 * 1024  # unread request body we still read past to keep the connection
 READ_TIMEOUT_S = 30.0  # a started request must arrive within this (slow clients, slowloris)
+IDLE_POLL_S = 1.0  # how often an idle keep-alive connection checks that the worker still runs
 _CHUNK = 65536
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -294,11 +295,20 @@ def _http_date(_cache: list[Any] = [0, ""]) -> str:  # noqa: B006 - a one-second
 
 def error_bytes(status: int, message: str) -> bytes:
     """A complete ``Connection: close`` error answer in the server's one JSON error shape."""
-    codes = {400: "bad_request", 431: "headers_too_large", 501: "not_implemented"}
+    codes = {
+        400: "bad_request",
+        408: "request_timeout",
+        431: "headers_too_large",
+        501: "not_implemented",
+    }
     body = json.dumps(
         {"error": {"status": status, "code": codes.get(status, "error"), "message": message}}
     ).encode()
-    reason = {400: "Bad Request", 431: "Request Header Fields Too Large"}.get(status, "Error")
+    reason = {
+        400: "Bad Request",
+        408: "Request Timeout",
+        431: "Request Header Fields Too Large",
+    }.get(status, "Error")
     head = (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -340,8 +350,7 @@ class HookWorker(GeventWorker):
 
     def serve_one(self, conn: Connection, base: dict[str, Any]) -> bool:
         """Serve one request; True when the connection may carry another."""
-        with Timeout(self.cfg.keepalive if conn.buffer == b"" else READ_TIMEOUT_S):
-            head = conn.read_head()
+        head = self.next_head(conn)
         if head is None:
             return False
         with Timeout(READ_TIMEOUT_S):
@@ -381,6 +390,21 @@ class HookWorker(GeventWorker):
                 return body.drain()
             except BadRequest:  # it was answered already: just drop the connection
                 return False
+
+    def next_head(self, conn: Connection) -> bytes | None:
+        """The next request head; None when the client closed, stayed idle past the keep-alive
+        time, or the worker is stopping while the connection sits idle (a graceful restart must
+        not wait for every kept-alive client to time out)."""
+        idle = conn.buffer == b""
+        deadline = time.monotonic() + (self.cfg.keepalive if idle else READ_TIMEOUT_S)
+        while (remaining := deadline - time.monotonic()) > 0:
+            with Timeout(min(IDLE_POLL_S, remaining), False):
+                return conn.read_head()  # partial reads stay in conn.buffer across polls
+            if not self.alive and conn.buffer == b"":
+                return None
+        if conn.buffer:
+            raise BadRequest("request head not received in time", 408)
+        return None
 
     def _answer_error(self, client: socket.socket, exc: BadRequest) -> None:
         """Answer, then read (briefly) what the client is still sending before closing: closing

@@ -258,3 +258,19 @@ def test_flask_routes_read_chunked_bodies_too(server) -> None:
     )
     status, _, body = client.response()
     assert status == 200 and json.loads(body)["decision"] == "allow"
+
+
+def test_stopping_does_not_wait_for_idle_keep_alive_clients(server) -> None:
+    import os
+    import signal
+    import time
+
+    port, token, srv = server
+    client = Client(port)
+    client.send(post(token, json.dumps(LS).encode()))
+    assert client.response()[0] == 200  # the connection now sits idle, kept alive
+    started = time.monotonic()
+    os.killpg(srv.process.pid, signal.SIGTERM)
+    srv.process.wait(timeout=10)
+    assert time.monotonic() - started < 5  # not the 75 s keep-alive, not the graceful timeout
+    assert client.closed()
