@@ -14,24 +14,27 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Starts the policy server on 127.0.0.1:8700 with var/reins.db and the bundled policies.
-# The gateway (issue #7) and the one-line installer (issue #4) are not built yet.
+# Policy server on 127.0.0.1:8700 and gateway on 127.0.0.1:8787 (var/reins.db, bundled
+# policies), plus the scheduler; prints the one-line installer. Ctrl-C stops all of it.
 run: $(STAMP)
 	$(BIN)/reins policy test
-	@echo "reins: create a token in another shell: $(BIN)/reins token create --user $$USER --role developer"
-	$(BIN)/reins serve
+	$(BIN)/reins up
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# pytest exits 5 when the selection is empty; that is not a failure of the e2e suite.
+# The end-to-end suite alone: the real Claude Code and Codex CLIs, npm-installed at pinned
+# versions into var/e2e-cli/ on the first run (needs node + npm; skipped with a message without).
 e2e: $(STAMP)
-	$(BIN)/python -m pytest -q -m e2e || test $$? -eq 5
+	$(BIN)/python -m pytest -q -m e2e
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/server.py --workers 1
 	$(BIN)/python bench/server.py --workers 2
+	$(BIN)/python bench/gateway_overhead.py
+	$(BIN)/python bench/budget_check.py
+	$(BIN)/python bench/hook_client.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,7 +13,17 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute verbs, in the order their verbs appear in ``reins --help``.
-VERB_PROVIDERS = ("policy_server.cli", "policy_server.tokens_cli", "policy_server.audit.cli")
+VERB_PROVIDERS = (
+    "reins.up",
+    "policy_server.cli",
+    "policy_server.tokens_cli",
+    "policy_server.audit.cli",
+    "policy_server.registry.cli",
+    "policy_server.scheduler.cli",
+    "gateway.cli",
+    "policy_server.budget_cli",
+    "installers.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -248,7 +248,13 @@ def anthropic_events(model: str, blocks: list[tuple[str, str]]) -> list[dict[str
 
 # --- OpenAI Responses (Codex) -----------------------------------------------------------------
 
-SHELL_TOOLS = {"exec_command": "cmd", "shell_command": "command", "shell": "command"}
+# Shell tool -> its command argument: Codex's, then Gemini CLI's.
+SHELL_TOOLS = {
+    "exec_command": "cmd",
+    "shell_command": "command",
+    "shell": "command",
+    "run_shell_command": "command",
+}
 
 
 class FakeResponses(FakeUpstream):

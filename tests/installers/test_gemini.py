@@ -44,10 +44,26 @@ def test_gateway_goes_to_dotenv_and_is_taken_back(home: Path, reins) -> None:
     assert reins(*install_args("gemini", "--gateway", "http://127.0.0.1:8787"))[0] == 0
     assert (folder / ".env").read_text() == (
         "# mine\nGEMINI_API_KEY=tok-123\nOTHER=1\nGOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8787\n"
+        "GEMINI_CLI_CUSTOM_HEADERS=X-Reins-Agent: interactive\n"
     )
     assert (folder / ".env").stat().st_mode & 0o077 == 0
     assert reins(*install_args("gemini"))[0] == 0  # reinstall without --gateway
     assert (folder / ".env").read_text() == "# mine\nGEMINI_API_KEY=real-key\nOTHER=1\n"
+    assert reins("uninstall", "gemini")[0] == 0
+    assert snapshot(home) == before
+
+
+def test_gateway_sets_the_auth_type_gemini_cli_needs_and_takes_it_back(home: Path, reins) -> None:
+    # Without it Gemini CLI 0.61.0 exits 41 "Invalid auth method selected" (tests/e2e).
+    folder = gemini_dir(home)
+    (folder / "settings.json").write_text('{"ui": {"theme": "GitHub"}}\n')
+    before = snapshot(home)
+    assert reins(*install_args("gemini", "--gateway", "http://127.0.0.1:8787"))[0] == 0
+    settings = json.loads((folder / "settings.json").read_text())
+    assert settings["security"] == {"auth": {"selectedType": "gemini-api-key"}}
+    assert reins(*install_args("gemini", "--gateway", "http://127.0.0.1:8787"))[0] == 0
+    assert reins(*install_args("gemini"))[0] == 0  # reinstall without --gateway
+    assert "security" not in json.loads((folder / "settings.json").read_text())
     assert reins("uninstall", "gemini")[0] == 0
     assert snapshot(home) == before
 

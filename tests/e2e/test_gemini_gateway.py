@@ -1,0 +1,147 @@
+"""The real Gemini CLI through the Reins gateway, configured only by ``reins install --gateway``.
+
+Gemini CLI 0.61.0 (pinned, installed with npm into ``var/e2e-cli-gemini/``) runs headless in a
+temporary HOME. Its model alias routes to an Anthropic provider that answers 429 first, then to
+one that asks for ``run_shell_command`` once: the gateway must fall back, translate the Gemini
+request to Messages and the Anthropic stream back to Gemini chunks, so the CLI runs the tool
+(allowed by the Reins hook) and finishes with the model's final text. The usage rows must say
+``gemini``, and the Reins token must never reach a provider.
+
+It must never touch the developer's real HOME: every run gets an explicit environment.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..conftest import make_token
+from .clis import REPO, Run, base_env, npm_available, run
+from .fake_providers import FakeAnthropicShell
+from .fake_upstream import FINAL_PREFIX, FakeAnthropic
+from .gateway_fixtures import ANTHROPIC_KEY, LiveGateway
+
+pytestmark = pytest.mark.e2e
+
+PACKAGE, VERSION = "@google/gemini-cli", "0.61.0"
+CLI_DIR = REPO / "var" / "e2e-cli-gemini"
+MODEL = "gemini-2.5-flash"  # an alias of the gateway, served by Claude
+AGENT = "gemini-e2e"  # travels as X-Reins-Agent through GEMINI_CLI_CUSTOM_HEADERS
+
+
+def installed_version() -> str | None:
+    try:
+        manifest = CLI_DIR / "node_modules" / PACKAGE / "package.json"
+        return json.loads(manifest.read_text()).get("version")
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.fixture(scope="module")
+def gemini() -> Path:
+    """The pinned Gemini CLI, installed once (npm, ~10 s); skipped without node/npm."""
+    if not npm_available():
+        pytest.skip(
+            "npm/node not found on PATH: this test installs the real Gemini CLI "
+            f"({PACKAGE}@{VERSION}) with npm into var/e2e-cli-gemini/. Install Node.js 20+."
+        )
+    CLI_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CLI_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if installed_version() != VERSION:
+            (CLI_DIR / "package.json").write_text('{"name": "reins-e2e-gemini", "private": true}\n')
+            command = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"]
+            done = subprocess.run(
+                [*command, f"{PACKAGE}@{VERSION}"],
+                cwd=CLI_DIR,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert installed_version() == VERSION, f"npm install failed:\n{done.stderr[-2000:]}"
+    binary = CLI_DIR / "node_modules" / ".bin" / "gemini"
+    assert os.access(binary, os.X_OK), f"{binary} is missing; delete {CLI_DIR}"
+    return binary
+
+
+@pytest.fixture
+def upstreams(tmp_path: Path) -> Iterator[tuple[FakeAnthropic, FakeAnthropicShell]]:
+    limited = FakeAnthropic(error_status=429)
+    shell = FakeAnthropicShell(command=f"touch {tmp_path / 'proof'}")
+    yield limited, shell
+    limited.close()
+    shell.close()
+
+
+def install(home: Path, project: Path, server: str, token: str, gateway: str) -> None:
+    argv = [sys.executable, "-m", "reins.cli", "install", "gemini", "--server", server]
+    done = subprocess.run(
+        [*argv, "--token", token, "--gateway", gateway, "--agent", AGENT],
+        cwd=project,
+        env=base_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"reins install gemini failed:\n{done.stdout}\n{done.stderr}"
+
+
+def run_gemini(binary: Path, home: Path, project: Path) -> Run:
+    env = base_env(home, GEMINI_CLI_TRUST_WORKSPACE="true", NO_COLOR="1")
+    argv = [str(binary), "-m", MODEL, "-p", "run the scripted command", "--yolo", "-o", "json"]
+    return run(argv, project, env, timeout=120)
+
+
+def test_gemini_cli_runs_a_tool_through_the_gateway_served_by_claude(
+    gemini, upstreams, server_factory, tmp_path
+):
+    limited, shell = upstreams
+    db = tmp_path / "reins.db"
+    server = server_factory(db)
+    token = make_token(db, "dana", "developer")
+    config = {
+        "providers": {
+            name: {"kind": "anthropic", "base_url": up.url, "api_key_env": "E2E_ANTHROPIC_KEY"}
+            for name, up in (("limited", limited), ("claude", shell))
+        },
+        "models": {
+            MODEL: [
+                {"provider": "limited", "model": "claude-sonnet-4-5"},
+                {"provider": "claude", "model": "claude-sonnet-4-5"},
+            ]
+        },
+        "usage": {"flush_s": 0.1},
+    }
+    gateway = LiveGateway(tmp_path, db, config)
+    try:
+        home, project = tmp_path / "home", tmp_path / "project"
+        home.mkdir()
+        project.mkdir()
+        install(home, project, server.url, token, gateway.url)
+        result = run_gemini(gemini, home, project)
+        assert result.returncode == 0, result.describe() + "\n" + gateway.output()[-3000:]
+        assert (tmp_path / "proof").exists(), result.describe()
+        assert FINAL_PREFIX in result.json()["response"], result.describe()
+
+        requests = shell.model_requests()
+        assert len(requests) >= 2  # the tool call, then the final answer
+        assert shell.tool_results(), "the tool's result never reached the model"
+        for req in requests + limited.model_requests():
+            assert req.headers.get("x-api-key") == ANTHROPIC_KEY
+            assert token not in json.dumps(req.headers)
+        rows = gateway.usage("", expect=len(requests))
+        assert {r["inbound"] for r in rows} == {"gemini"}
+        assert {r["provider"] for r in rows if r["status"] == 200} == {"claude"}
+        first = json.loads(rows[0]["attempt_log"])
+        assert [a.get("error") for a in first][:1] == ["429"]
+        assert {(r["user"], r["agent"]) for r in rows} == {("dana", AGENT)}
+        assert all(r["output_tokens"] for r in rows if r["status"] == 200)
+    finally:
+        gateway.stop()
