@@ -3,7 +3,7 @@
 Managed and ``--reins-home`` installs put ``REINS_HOME=<dir>`` in front of the hook command, so it
 only works if the harness runs the command through a shell. These runs prove it for Codex (also
 through the trust the installer wrote, without the bypass flag) and Claude Code. They reuse the
-e2e suite's CLI copies and fake model servers, and skip when those CLIs are not installed.
+e2e suite's CLI copies (installed on first use) and fake model servers; skipped only without npm.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import pytest
 
 from installers.installation import uninstall
 from tests.e2e.clis import (
-    CLI_DIR,
-    PINS,
     Clis,
-    installed_version,
+    ensure_clis,
+    npm_available,
     run_claude,
     run_codex,
     write_codex_provider,
@@ -26,25 +25,27 @@ from tests.e2e.conftest import DENIED_RULE, DENIED_TEMPLATE, rule_reason
 from tests.e2e.fake_upstream import FakeAnthropic, FakeResponses
 from tests.installers.conftest import snapshot
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        any(installed_version(p) != v for p, v in PINS.items()),
-        reason=f"the pinned CLIs are not in {CLI_DIR}: run `make e2e` once to install them",
-    ),
-]
-CLIS = Clis(CLI_DIR / "node_modules/.bin/claude", CLI_DIR / "node_modules/.bin/codex")
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def clis() -> Clis:
+    """The pinned CLIs, installed on first use like the e2e suite's (skipped only without npm:
+    a skip decided at collection time would skip on every clean clone)."""
+    if not npm_available():
+        pytest.skip("npm is not installed: the real-CLI installer tests need it")
+    return ensure_clis()
 
 
 @pytest.fixture
-def machine(tmp_path: Path, server_factory, token_factory, reins, monkeypatch):
+def machine(tmp_path: Path, server_factory, token_factory, reins, monkeypatch, clis: Clis):
     home, project = tmp_path / "home", tmp_path / "project"
     home.mkdir(exist_ok=True)
     project.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
-    monkeypatch.setenv("REINS_CODEX_BIN", str(CLIS.codex))
-    monkeypatch.setenv("REINS_CLAUDE_BIN", str(CLIS.claude))
+    monkeypatch.setenv("REINS_CODEX_BIN", str(clis.codex))
+    monkeypatch.setenv("REINS_CLAUDE_BIN", str(clis.claude))
     monkeypatch.delenv("REINS_HOME", raising=False)
     monkeypatch.chdir(project)
     server = server_factory(db=tmp_path / "live.db")
@@ -55,11 +56,11 @@ def machine(tmp_path: Path, server_factory, token_factory, reins, monkeypatch):
         code, _, err = reins(*args, "--reins-home", str(tmp_path / "elsewhere"))
         assert code == 0, err
 
-    return home, project, install
+    return home, project, install, clis
 
 
 def test_codex_runs_the_trusted_hook_from_a_custom_home(machine, tmp_path: Path) -> None:
-    home, project, install = machine
+    home, project, install, clis = machine
     proof = tmp_path / "proof"
     with FakeResponses(DENIED_TEMPLATE.format(proof=proof)) as model:
         write_codex_provider(home / ".codex", model.url)
@@ -67,7 +68,7 @@ def test_codex_runs_the_trusted_hook_from_a_custom_home(machine, tmp_path: Path)
         install("codex")
         hooks = (home / ".codex" / "hooks.json").read_text()
         assert f"REINS_HOME={tmp_path / 'elsewhere'} " in hooks
-        run = run_codex(CLIS, home, home / ".codex", project, "do it")
+        run = run_codex(clis, home, home / ".codex", project, "do it")
         outputs = model.tool_outputs()
     assert not proof.exists(), run.describe()
     assert "hook: PreToolUse Blocked" in run.stderr, run.describe()
@@ -81,10 +82,10 @@ def test_codex_runs_the_trusted_hook_from_a_custom_home(machine, tmp_path: Path)
 
 
 def test_claude_code_runs_the_hook_from_a_custom_home(machine, tmp_path: Path) -> None:
-    home, project, install = machine
+    home, project, install, clis = machine
     proof = tmp_path / "proof"
     with FakeAnthropic(DENIED_TEMPLATE.format(proof=proof)) as model:
         install("claude-code")
-        run = run_claude(CLIS, home, project, model.url, "do it")
+        run = run_claude(clis, home, project, model.url, "do it")
     assert not proof.exists(), run.describe()
     assert run.json()["permission_denials"], run.describe()
