@@ -29,6 +29,7 @@ from policy_server.flags import store_flags
 EXIT_BROKEN = 1
 EXIT_USAGE = 2
 KEY_ENV = "REINS_AUDIT_KEY"
+PUBLIC_KEY_ENV = "REINS_AUDIT_PUBLIC_KEY"
 MIN_KEY_BYTES = 16
 
 
@@ -74,8 +75,14 @@ def register(subparsers: Any) -> None:
         "verify",
         help="check the hash chain and name the first bad record",
         description="Recompute the hash chain; print 'ok: N records verified', or "
-        "'broken at seq S: <problem>' on stderr and exit 1. Checkpoint signatures are checked "
-        f"when the audit key is available ({KEY_ENV} or <db>.key).",
+        "'broken at seq S: <problem>' on stderr and exit 1. Checkpoint signatures (Ed25519) are "
+        f"checked with --public-key, or with the audit key when available ({KEY_ENV} or <db>.key).",
+    )
+    check.add_argument(
+        "--public-key",
+        metavar="HEX",
+        help=f"the audit public key to check checkpoint signatures with (env {PUBLIC_KEY_ENV}; "
+        "default: derived from the audit key when this machine has it); printed by prune",
     )
     check.add_argument(
         "--expect-head",
@@ -155,7 +162,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     anchor = _parse_head(args.expect_head) if args.expect_head else None
     with _store(args) as (conn, path):
-        result = verify(conn, key=audit_key(path, create=False), expect_head=anchor)
+        public = _public_key(args.public_key or os.environ.get(PUBLIC_KEY_ENV))
+        key = None if public else audit_key(path, create=False)
+        result = verify(conn, key=key, public_key=public, expect_head=anchor)
     if not result.ok:
         print(f"broken at seq {result.first_bad_seq}: {result.problem}", file=sys.stderr)
         return EXIT_BROKEN
@@ -163,6 +172,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if result.head_seq:
         print(f"head: {result.head_seq}:{result.head_hash}  (keep it; --expect-head checks it)")
     return 0
+
+
+def _public_key(text: str | None) -> bytes | None:
+    if not text:
+        return None
+    try:
+        public = bytes.fromhex(text.strip())
+    except ValueError:
+        public = b""
+    if len(public) != 32:
+        raise ValueError(
+            f"--public-key / {PUBLIC_KEY_ENV} must be 64 hex characters (the 'public key:' line "
+            "printed by `reins audit prune`)"
+        )
+    return public
 
 
 def _parse_head(text: str) -> tuple[int, str]:
@@ -177,6 +201,7 @@ def _parse_head(text: str) -> tuple[int, str]:
 
 @_handler
 def cmd_prune(args: argparse.Namespace) -> int:
+    from . import checkpoints
     from .export import parse_time
     from .prune import prune
 
@@ -191,6 +216,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
         print(
             f"pruned {result.deleted} records (seq {result.seq_from}..{result.seq_to}), "
             f"checkpoint {result.checkpoint_id}"
+        )
+        print(
+            f"public key: {checkpoints.public_key(key).hex()}  (auditors verify checkpoints "
+            "with it: reins audit verify --public-key HEX)"
         )
     return 0
 

@@ -154,11 +154,12 @@ def _write_checkpoint(
         reason=reason,
         created_us=now_us,
     )
+    key_name = checkpoints.key_id(checkpoints.public_key(key))
     cursor = conn.execute(
         "INSERT INTO audit_checkpoints"
         " (seq_from, seq_to, head_hash, prev_sig, sig, key_id, reason, created_us)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq_from, seq_to, head_hash, prev_sig, sig, checkpoints.key_id(key), reason, now_us),
+        (seq_from, seq_to, head_hash, prev_sig, sig, key_name, reason, now_us),
     )
     return int(cursor.lastrowid or 0)
 

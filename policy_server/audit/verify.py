@@ -6,7 +6,7 @@ the stored ``record_hash`` is the hash recomputed from the record text, and ever
 column equals the field inside the record. That catches an edited record, an edited column
 (someone with file access can drop the append-only triggers), a deleted, inserted or moved
 row, and rows deleted without a checkpoint. Checkpoints must tile the pruned range and chain
-by ``prev_sig``; with the audit key their signatures are checked too.
+by ``prev_sig``; with the audit public key their Ed25519 signatures are checked too.
 
 What a chain alone cannot show: rows cut from the *end*, or a chain rebuilt from some row on by
 someone who recomputes every later hash. ``verify`` reports the head (last seq and hash); keep
@@ -55,10 +55,11 @@ def verify(
     *,
     since_seq: int | None = None,
     key: bytes | None = None,
+    public_key: bytes | None = None,
     expect_head: tuple[int, str] | None = None,
 ) -> VerifyResult:
-    """Check the chain (from ``since_seq`` on, trusting the row before it). With ``key``, also
-    check every checkpoint's signature. With ``expect_head`` (a seq and record hash noted
+    """Check the chain (from ``since_seq`` on, trusting the row before it). With ``public_key``
+    (or the audit ``key`` it derives from), also check every checkpoint's signature. With ``expect_head`` (a seq and record hash noted
     earlier), also check that the log still holds that record: rows cut from the end or a
     rewritten tail fail here."""
     own = not conn.in_transaction
@@ -66,7 +67,9 @@ def verify(
         conn.execute("BEGIN")  # one snapshot: a concurrent append or prune cannot tear the walk
     try:
         cps = checkpoints.load(conn)
-        bad = _check_checkpoints(cps, key)
+        if public_key is None and key is not None:
+            public_key = checkpoints.public_key(key)
+        bad = _check_checkpoints(cps, public_key)
         if bad is not None:
             return bad
         expected, from_seq = _start(conn, cps, since_seq)
@@ -190,9 +193,9 @@ def _check_columns(seq: int, record: str, stored: Sequence[Any]) -> tuple[int, s
     return seq, f"column {name} is {have!r} but the record says {want!r}: the column was edited"
 
 
-def _check_checkpoints(cps: list[Checkpoint], key: bytes | None) -> VerifyResult | None:
+def _check_checkpoints(cps: list[Checkpoint], public: bytes | None) -> VerifyResult | None:
     """Checkpoints must cover 1..N without gaps or overlaps and chain by signature."""
-    key_name = checkpoints.key_id(key) if key is not None else ""
+    key_name = checkpoints.key_id(public) if public is not None else ""
     seq_to, sig = 0, ""
     for cp in cps:
         problem = ""
@@ -200,9 +203,9 @@ def _check_checkpoints(cps: list[Checkpoint], key: bytes | None) -> VerifyResult
             problem = f"covers {cp.seq_from}..{cp.seq_to} but must start at {seq_to + 1}"
         elif cp.prev_sig != sig:
             problem = "does not link to the checkpoint before it (prev_sig)"
-        elif key is not None and cp.key_id != key_name:
+        elif public is not None and cp.key_id != key_name:
             problem = f"was signed with key {cp.key_id}, not with the given key {key_name}"
-        elif key is not None and not checkpoints.signature_ok(cp, key):
+        elif public is not None and not checkpoints.signature_ok(cp, public):
             problem = "has a bad signature: it was forged or edited"
         if problem:
             return VerifyResult(False, 0, cp.seq_from, f"checkpoint {cp.id} {problem}")

@@ -114,7 +114,10 @@ def test_verify_names_the_first_bad_record(capsys, filled: Path, tamper) -> None
 
 def test_prune_creates_a_private_key_and_verify_uses_it(capsys, filled: Path) -> None:
     code, out, _ = run(capsys, "prune", "--before", "2021-01-01", "--db", str(filled))
-    assert (code, out) == (0, "pruned 6 records (seq 1..6), checkpoint 1\n")
+    first, second = out.splitlines()
+    assert (code, first) == (0, "pruned 6 records (seq 1..6), checkpoint 1")
+    public = second.split()[2]
+    assert second.startswith("public key: ") and len(public) == 64
     key_file = Path(f"{filled}.key")
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     code, out, _ = run(capsys, "verify", "--db", str(filled))
@@ -122,6 +125,14 @@ def test_prune_creates_a_private_key_and_verify_uses_it(capsys, filled: Path) ->
     key_file.write_text("ab" * 32, encoding="ascii")  # someone swapped the key
     code, _, err = run(capsys, "verify", "--db", str(filled))
     assert code == 1 and "not with the given key" in err
+    # The auditor's copy of the public key still verifies, without any private key at all.
+    key_file.unlink()
+    code, out, _ = run(capsys, "verify", "--db", str(filled), "--public-key", public)
+    assert (code, out.splitlines()[0]) == (0, "ok: 1 records verified")
+    code, _, err = run(capsys, "verify", "--db", str(filled), "--public-key", "ab" * 32)
+    assert code == 1 and "not with the given key" in err
+    code, _, err = run(capsys, "verify", "--db", str(filled), "--public-key", "xyz")
+    assert code == 2 and "64 hex characters" in err
 
 
 def test_prune_takes_the_key_from_the_environment(capsys, filled: Path, monkeypatch) -> None:

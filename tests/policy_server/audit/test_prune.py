@@ -47,7 +47,9 @@ def test_prune_writes_a_checkpoint_and_an_audit_record(log: sqlite3.Connection) 
     assert (result.deleted, result.seq_from, result.seq_to, result.audit_seq) == (4, 1, 4, 11)
     [cp] = checkpoints.load(log)
     assert (cp.seq_from, cp.seq_to, cp.head_hash, cp.prev_sig) == (1, 4, head4, "")
-    assert cp.key_id == checkpoints.key_id(KEY) and cp.sig.startswith("hmac-sha256:")
+    public = checkpoints.public_key(KEY)
+    assert cp.key_id == checkpoints.key_id(public) and cp.sig.startswith("ed25519:")
+    assert verify(log, public_key=public).ok  # the public key alone verifies it
     assert seqs(log) == [5, 6, 7, 8, 9, 10, 11]
     assert log.execute("SELECT COUNT(*) FROM audit_prune_permit").fetchone()[0] == 0
     last = log.execute(
@@ -103,8 +105,8 @@ def test_deleting_rows_and_covering_them_needs_the_key(log: sqlite3.Connection, 
     log.execute("DELETE FROM audit_events WHERE seq <= 3")
     log.execute(
         "INSERT INTO audit_checkpoints (seq_from, seq_to, head_hash, prev_sig, sig, key_id,"
-        " reason, created_us) VALUES (1, 3, ?, '', 'hmac-sha256:00', ?, 'routine', 0)",
-        (head, checkpoints.key_id(KEY)),
+        " reason, created_us) VALUES (1, 3, ?, '', ?, ?, 'routine', 0)",
+        (head, "ed25519:" + "00" * 64, checkpoints.key_id(checkpoints.public_key(KEY))),
     )
     assert verify(log).ok  # structurally a prune...
     assert "bad signature" in verify(log, key=KEY).problem  # ...but not one we signed
@@ -146,3 +148,27 @@ def test_a_large_prune_goes_in_chunks(log: sqlite3.Connection) -> None:
     assert spans == [(1, 3), (4, 6), (7, 9), (10, 10)]
     assert seqs(log) == [11, 12, 13, 14]
     assert verify(log, key=KEY).ok
+
+
+def test_the_public_key_verifies_but_cannot_sign(log: sqlite3.Connection, tamper) -> None:
+    # An auditor holds the public key only: it checks every checkpoint, and a checkpoint made
+    # with any other key (as anyone without the audit key would have to) fails.
+    prune(log, T0 + 4 * DAY_US, key=KEY, now_us=NOW)
+    public = checkpoints.public_key(KEY)
+    assert verify(log, public_key=public).ok
+    tamper(log)  # someone with file access, who can drop the append-only triggers
+    log.execute(
+        "UPDATE audit_checkpoints SET sig = ? WHERE id = 1",
+        (
+            checkpoints.sign(
+                b"forger" * 6,
+                seq_from=1,
+                seq_to=4,
+                head_hash=checkpoints.load(log)[0].head_hash,
+                prev_sig="",
+                reason="x",
+                created_us=NOW,
+            ),
+        ),
+    )
+    assert "bad signature" in verify(log, public_key=public).problem
