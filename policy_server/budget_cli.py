@@ -1,7 +1,7 @@
 """``reins budget set|show|delete`` and ``reins usage report``: budgets and spend, from the store.
 
 Thin shells: parse, open the store (``--db``; the same file the gateway writes), call
-``gateway.budget_store`` / ``gateway.usage_report``, print a table (or ``--json``). Working on
+``budget_store`` / ``usage_report``, print a table (or ``--json``). Working on
 the store directly is the local administrator's way, like ``reins token create``; over HTTP the
 same changes need an admin token (``PUT /v1/budgets/<name>``). Errors: one line, exit 2.
 """
@@ -12,16 +12,14 @@ import argparse
 import getpass
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .budgets import PERIODS, SCOPES, UNITS
 from .cli import _fail
-from .flags import store_flags
+from .flags import opened_store, store_flags
 
 if TYPE_CHECKING:
-    import sqlite3
+    pass
 
 
 def register(subparsers: Any) -> None:
@@ -92,17 +90,6 @@ def register(subparsers: Any) -> None:
     report.set_defaults(func=cmd_report)
 
 
-@contextmanager
-def _store(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
-    from policy_server import config, store
-
-    conn = store.connect(config.load({"db": args.db, "config": args.config})["db"])
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def _errors() -> tuple[type[Exception], ...]:
     from policy_server.store import StoreError
 
@@ -125,7 +112,7 @@ def cmd_set(args: argparse.Namespace) -> int:
     if args.members:
         spec["members"] = args.members
     try:
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             budget = save(conn, spec, getpass.getuser(), time.time_ns() // 1000)
     except _errors() as exc:
         return _fail(" ".join(str(exc).split()))
@@ -139,7 +126,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from policy_server.routes.usage import budget_status
 
     try:
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             budgets = budget_status(conn, dt.datetime.now(dt.UTC))
     except _errors() as exc:
         return _fail(" ".join(str(exc).split()))
@@ -173,7 +160,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     from .budget_store import delete
 
     try:
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             found = delete(conn, args.name)
     except _errors() as exc:
         return _fail(" ".join(str(exc).split()))
@@ -191,7 +178,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         since = parse_time(args.since) if args.since else None
         until = parse_time(args.until) if args.until else None
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             report = summary(conn, args.by, since, until)
     except _errors() as exc:
         return _fail(" ".join(str(exc).split()))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -23,3 +26,16 @@ def store_flags(parser: argparse.ArgumentParser) -> None:
     """``--db`` and ``--config``: verbs that work on the store."""
     add_db(parser)
     add_config(parser)
+
+
+@contextmanager
+def opened_store(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
+    """The store the ``store_flags`` of ``args`` name (flag, environment, config file), closed
+    after use."""
+    from . import config, store  # lazily: building the CLI must stay cheap
+
+    conn = store.connect(config.load({"db": args.db, "config": args.config})["db"])
+    try:
+        yield conn
+    finally:
+        conn.close()

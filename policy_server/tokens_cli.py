@@ -11,18 +11,16 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from . import config, store, tokens
+from . import store, tokens
 from .cli import _fail
-from .flags import store_flags
+from .flags import opened_store, store_flags
 
 if TYPE_CHECKING:
-    import sqlite3
+    pass
 
 US_PER_DAY = 86_400 * 1_000_000
 COLUMNS = ("id", "prefix", "user", "roles", "created", "expires", "revoked", "description")
@@ -78,15 +76,6 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(func=cmd_revoke)
 
 
-@contextmanager
-def _store(args: argparse.Namespace) -> Iterator[sqlite3.Connection]:
-    conn = store.connect(config.load({"db": args.db, "config": args.config})["db"])
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def _error(exc: Exception) -> int:
     return _fail(" ".join(str(exc).split()))
 
@@ -101,7 +90,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             )
         expires_us = now_us + args.expires_days * US_PER_DAY
     try:
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             token, info = tokens.create(
                 conn,
                 args.user,
@@ -123,7 +112,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     try:
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             infos = tokens.list_tokens(conn)
     except (ValueError, store.StoreError) as exc:
         return _error(exc)
@@ -153,7 +142,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     try:
-        with _store(args) as conn:
+        with opened_store(args) as conn:
             info = tokens.revoke(conn, args.token, time.time_ns() // 1000)
     except (ValueError, store.StoreError) as exc:
         return _error(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,22 @@ def make_token(db: Path, user: str, *roles: str) -> str:
     finally:
         conn.close()
     return token
+
+
+def stop_group(process: Any, grace: float = 15) -> None:
+    """SIGTERM a server started with ``start_new_session=True`` (its whole process group), and
+    SIGKILL it if it has not exited after ``grace`` seconds."""
+    import os
+    import signal
+    import subprocess
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
 
 
 def free_port() -> int:
@@ -88,16 +105,7 @@ class LiveServer:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        import os
-        import signal
-
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except Exception:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
         self.log.close()
 
 

@@ -12,7 +12,6 @@ It must never pass a provider key to a CLI, nor a Reins token to an upstream.
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from typing import Any
 
 import requests
 import yaml
+
+from tests.conftest import stop_group
 
 from ..conftest import free_port
 from .clis import Run, base_env, run
@@ -125,13 +126,7 @@ class LiveGateway:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
         self.log.close()
 
 

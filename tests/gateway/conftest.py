@@ -25,6 +25,8 @@ import pytest
 import requests
 import yaml
 
+from tests.conftest import stop_group
+
 threading.stack_size(512 * 1024)
 
 
@@ -230,15 +232,7 @@ class GatewayProcess:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        import signal
-
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
         self.log.close()
 
 
