@@ -6,9 +6,11 @@ and this client share one core; each gateway (``reins gateway --workers 1``, Lit
 one worker) is pinned alone to the other. Every scenario sends the same request straight to the
 upstream ("direct") and through each gateway over persistent connections, sequentially, in
 interleaved blocks, so that noise hits all columns alike; added latency = gateway minus direct at the
-same percentile. Then each target is driven by 64 connections for a fixed time, and the RSS of
-every gateway process is read. A scenario a gateway cannot serve (its config refuses translation,
-or it answers with an error) is skipped for that gateway with a printed note.
+same percentile. A ``floor`` column (``gateway_floor.py``, the least a gevent proxy can do) shows
+what this machine allows today for plain passthrough (``--no-floor`` leaves it out). Then each
+target is driven by 64 connections for a fixed time, and the RSS of every gateway process is read.
+A scenario a gateway cannot serve (its config refuses translation, or it answers with an error) is
+skipped for that gateway with a printed note.
 LiteLLM is installed on first use into var/bench/litellm-venv; it is never a Reins dependency.
 """
 
@@ -95,7 +97,10 @@ SCENARIOS = [
 ]  # fmt: skip
 
 
+FLOOR_SCENARIOS = ("passthrough", "claude-code")
 DESCRIPTIONS = {
+    "floor": "floor = the least a gevent proxy can do (gateway_floor.py: no auth, routing, "
+    "usage, metrics or timeouts), for how fast this machine is today",
     "LiteLLM": f"LiteLLM = litellm[proxy] {targets.LITELLM_VERSION}, 1 worker, no database, "
     "no retries, no cooldowns",
     "Reins": "Reins = reins gateway --workers 1",
@@ -110,6 +115,7 @@ class Gateway:
     server: targets.Server
     limited: str  # the upstream listener that answers this gateway's primaries with 429
     translated: bool = True
+    serves: tuple[str, ...] | None = None  # the scenario keys it can run (None: every one)
 
 
 @dataclass
@@ -159,6 +165,8 @@ def run_scenario(
     direct = anthropic_request(body, targets.FAKE_KEYS["ANTHROPIC_API_KEY"])
     plan = {"direct": (TimedConnection("127.0.0.1", ports["ok"]), direct)}
     for gateway in gateways:
+        if gateway.serves is not None and scenario.key not in gateway.serves:
+            continue  # a yardstick column (floor): plain passthrough only
         request = anthropic_request(body, gateway.key)
         problem = probe(gateway, request, scenario)
         if problem:
@@ -251,6 +259,9 @@ def start_gateways(
             gateways.append(Gateway("LiteLLM", port, key, server, "429-litellm"))
         except targets.StartError as exc:
             say(f"LiteLLM column skipped: {exc}")
+    if args.floor:
+        server, key, port = targets.start_floor(work, ports, cores)
+        gateways.append(Gateway("floor", port, key, server, "ok", serves=FLOOR_SCENARIOS))
     if not targets.reins_available():
         say("Reins column skipped: gateway/cli.py is not there yet (issue 7)")
         return gateways
@@ -285,6 +296,12 @@ def parse_args() -> argparse.Namespace:
         "--warmup", type=int, default=200, help="warm-up requests per target and scenario"
     )
     parser.add_argument("--seconds", type=float, default=10, help="duration of each throughput run")
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="no floor column (the minimal gevent proxy of gateway_floor.py)",
+    )
     parser.add_argument("--connections", type=int, default=64)
     keys = [s.key for s in SCENARIOS]
     parser.add_argument(

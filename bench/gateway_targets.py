@@ -296,6 +296,20 @@ def start_reins(
     return server, token, port
 
 
+def start_floor(
+    workdir: Path, ports: dict[str, int], cores: set[int] | None
+) -> tuple[Server, str, int]:
+    """The minimal gevent proxy of ``gateway_floor.py`` (a yardstick); (server, key, port)."""
+    port = free_port()
+    key = FAKE_KEYS["ANTHROPIC_API_KEY"]
+    command = [
+        sys.executable, str(ROOT / "bench" / "gateway_floor.py"), str(port), str(ports["ok"]), key,
+    ]  # fmt: skip
+    server = Server("floor proxy", command, workdir / "floor.log", cores, {})
+    server.wait_http(port, "/__stats", 15)
+    return server, key, port
+
+
 def upstream_counts(port: int) -> dict[str, int]:
     """Requests each listener of the fake upstream has served so far."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:

@@ -3,7 +3,8 @@
 Reads heads (up to the blank line), fixed-length bodies and chunked bodies (decoded, or kept
 framed for passthrough, where llhttp from ``httptools`` checks the framing in C so a long stream
 costs no Python step per event), and sends whole buffers. It never looks inside a body and never
-decides anything about a request; timeouts are the caller's (``sock.settimeout``).
+decides anything about a request; timeouts are the caller's (``sock.settimeout``, or a
+``guard`` of ``gateway.watchdog``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ import contextlib
 import itertools
 import socket
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+import gevent.socket
 import httptools
+
+if TYPE_CHECKING:
+    from .watchdog import Watchdog
 
 RECV_SIZE = 65536
 # A burst of events in two receives, not four; kept under glibc's 128 KiB mmap threshold: a
@@ -38,11 +44,10 @@ def set_nodelay(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def send_all(sock: socket.socket, data: bytes) -> None:
-    """``sock.sendall`` without gevent's per-call setup: one ``send`` covers nearly every case."""
-    sent = sock.send(data)
-    if sent < len(data):
-        sock.sendall(memoryview(data)[sent:])
+def raw_socket(sock: socket.socket) -> socket.socket | None:
+    """The non-blocking OS socket under a plain gevent socket, else None (TLS, an unpatched
+    socket). A send the kernel takes at once goes straight to it, past gevent's Python wrapper."""
+    return sock._sock if type(sock) is gevent.socket.socket else None  # type: ignore[attr-defined]
 
 
 class _ChunkParser:
@@ -95,17 +100,73 @@ class _ChunkParser:
 
 
 class BufferedSocket:
-    """``sock`` plus the bytes received but not yet consumed."""
+    """``sock`` plus the bytes received but not yet consumed.
 
-    __slots__ = ("buf", "sock")
+    With a ``guard`` (a ``gateway.watchdog.Watchdog`` and seconds) every receive must complete
+    within that time, else it raises ``TimeoutError``; without one, timeouts are the socket's.
+    """
+
+    __slots__ = ("buf", "expired", "guard", "raw", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.raw = raw_socket(sock)
         self.buf = bytearray()
+        self.guard: tuple[Watchdog, float] | None = None
+        self.expired = False
+
+    def send_all(self, data: bytes, limit: tuple[Watchdog, float] | None = None) -> None:
+        """Send all of ``data``: in one system call when the kernel takes it (nearly always),
+        else waiting for room — within ``limit`` (a watchdog and seconds) if given."""
+        raw = self.raw
+        if raw is not None:
+            try:
+                sent = raw.send(data)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]  # type: ignore[assignment]
+        if limit is None:
+            self.sock.sendall(data)
+            return
+        watchdog, seconds = limit
+        watchdog.arm(self, seconds)
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            if self.expired:
+                raise TimeoutError(f"the peer took nothing for {seconds:g} s") from None
+            raise
+        finally:
+            watchdog.disarm(self)
+
+    def expire(self) -> None:
+        """Past its deadline (``gateway.watchdog``): closing the socket wakes the greenlet
+        blocked on it with an ``OSError``, reported as a timeout."""
+        self.expired = True
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def recv(self, size: int) -> bytes:
+        """One receive of at most ``size`` bytes, within the guard's time if there is one."""
+        guard = self.guard
+        if guard is None:
+            return self.sock.recv(size)
+        watchdog, seconds = guard
+        watchdog.arm(self, seconds)
+        try:
+            return self.sock.recv(size)
+        except OSError:
+            if self.expired:
+                raise TimeoutError(f"nothing received for {seconds:g} s") from None
+            raise
+        finally:
+            watchdog.disarm(self)
 
     def fill(self) -> int:
         """Receive once into the buffer; 0 means the peer closed. Timeouts propagate."""
-        data = self.sock.recv(RECV_SIZE)
+        data = self.recv(RECV_SIZE)
         self.buf += data
         return len(data)
 
@@ -163,7 +224,7 @@ class BufferedSocket:
             self.buf.clear()
             yield piece
         while True:
-            data = self.sock.recv(RECV_SIZE)
+            data = self.recv(RECV_SIZE)
             if not data:
                 return
             yield data
@@ -277,7 +338,7 @@ class BufferedSocket:
                     first = False
                     yield piece
             try:
-                data = self.sock.recv(STREAM_RECV_SIZE)
+                data = self.recv(STREAM_RECV_SIZE)
             except OSError:  # a reset or a read timeout: chunks that arrived whole go out first
                 self.buf[:0] = b"".join(held)
                 yield from _complete_chunks(self.buf)

@@ -14,7 +14,6 @@ known until the last event. Never guesses a price, never does I/O.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from decimal import Decimal
 from typing import Any
@@ -69,23 +68,31 @@ class Costing:
 
     def row_cost(self, record: UsageRecord) -> Decimal | None:
         """USD cost of the record's call (stored in ``cost_usd``); None when unknown."""
+        if record.priced:  # the cost header already did it
+            return record.cost_usd
         usage = neutral_usage(record)
         if usage is None:
             return None
-        at = dt.datetime.fromtimestamp(record.time_us / 1e6, dt.UTC)
-        cost = self.prices.cost(record.model, usage, at)
+        cost = self.prices.cost_at(record.model, usage, record.time_us)
         if cost is None:
             self._unpriced(record.model)
         return cost
 
     def header(self, record: UsageRecord, body: bytes) -> str:
-        """``X-Reins-Cost-USD: …`` for a complete JSON answer whose usage is in ``body``."""
+        """``X-Reins-Cost-USD: …`` for a complete JSON answer whose usage is in ``body``.
+
+        A priced answer keeps its counts and cost on the record (``priced``), so the recorder
+        neither reads the body again nor prices it twice."""
         counts = extract_tokens(record.inbound, b"", body)
         if not counts:
             return ""
-        at = dt.datetime.fromtimestamp(record.time_us / 1e6, dt.UTC)
-        cost = self.prices.cost(record.model, from_reported(record.inbound, counts), at)
-        return "" if cost is None else f"{COST_HEADER}: {format_usd(cost)}\r\n"
+        cost = self.prices.cost_at(
+            record.model, from_reported(record.inbound, counts), record.time_us
+        )
+        if cost is None:
+            return ""  # the recorder prices the row again and counts the missing price
+        record.tokens, record.cost_usd, record.priced = counts, cost, True
+        return f"{COST_HEADER}: {format_usd(cost)}\r\n"
 
     def _unpriced(self, model: str) -> None:
         label = model.replace("\\", "\\\\").replace('"', '\\"')[:200]

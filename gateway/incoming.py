@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from . import headers
-from .bufsock import BufferedSocket, FramingError, PeerClosed, send_all, set_nodelay
+from .bufsock import BufferedSocket, FramingError, PeerClosed, set_nodelay
 from .config import Limits
+from .watchdog import Watchdog
 
 REASONS = {s.value: s.phrase for s in HTTPStatus}
 REASONS[529] = "Overloaded"
@@ -48,25 +49,35 @@ class Request:
 class ClientConnection:
     """One accepted connection; ``read_request`` until it returns None."""
 
-    def __init__(self, sock: socket.socket, limits: Limits) -> None:
+    def __init__(self, sock: socket.socket, limits: Limits, watchdog: Watchdog) -> None:
         set_nodelay(sock)
+        sock.settimeout(None)  # the watchdog keeps the time, except inside a slow request
         self.sock = sock
         self.reader = BufferedSocket(sock)
         self.limits = limits
+        self.watchdog = watchdog
+        self.timed = False  # the socket has a timeout (a request that came in pieces)
 
     def read_request(self) -> Request | None:
         """The next request, or None when the client closed or idled out between requests."""
         reader, limits = self.reader, self.limits
-        self.sock.settimeout(None if reader.buf else limits.idle_timeout_s)
-        try:
-            if not reader.buf and not reader.fill():
+        if self.timed:
+            self.sock.settimeout(None)
+            self.timed = False
+        if not reader.buf:
+            self.watchdog.arm(reader, limits.idle_timeout_s)
+            try:
+                if not reader.fill():
+                    return None
+            except OSError:  # a reset, or idle too long (the watchdog closed it)
                 return None
-        except (TimeoutError, OSError):
-            return None
+            finally:
+                self.watchdog.disarm(reader)
         deadline = time.monotonic() + limits.request_timeout_s
-        self.sock.settimeout(limits.request_timeout_s)
         path = ""  # known once the head is parsed: the refusal then takes the API's shape
         try:
+            if reader.buf.find(b"\r\n\r\n") < 0:
+                self._tick(deadline)  # the head came in pieces: each wait is timed from here
             head = reader.read_head(limits.max_header_bytes)
             if head is None:
                 return None
@@ -112,6 +123,7 @@ class ClientConnection:
                     raise PeerClosed("closed inside the body")
             return reader.read_exact(size)
         pieces = []
+        self._tick(deadline)
         try:
             for piece in reader.iter_chunked(limit):
                 pieces.append(piece)
@@ -129,9 +141,12 @@ class ClientConnection:
         if remaining <= 0:
             raise TimeoutError
         self.sock.settimeout(remaining)
+        self.timed = True
 
     def send(self, data: bytes) -> None:
-        send_all(self.sock, data)
+        """Send all of ``data``; a client that takes none of it for ``request_timeout_s`` is
+        dropped (``OSError``)."""
+        self.reader.send_all(data, (self.watchdog, self.limits.request_timeout_s))
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

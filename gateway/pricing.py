@@ -22,12 +22,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+if TYPE_CHECKING:
+    from .translate.usage import Usage
+
 PRICE_KEYS = ("input", "output", "cache_write", "cache_read")
 MILLION = Decimal(1_000_000)
+DAY_US = 86_400_000_000
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+MAX_CACHED_PERIODS = 4096  # (model, day) pairs; clients may invent model names
 _PREFIXES = ("models/", "anthropic/", "openai/", "gemini/", "google/")
 
 
@@ -149,6 +155,7 @@ class PriceTable:
 
     def __init__(self, models: Mapping[str, Any]) -> None:
         self._models: dict[str, ModelPrice] = {}
+        self._periods: dict[tuple[str, int], Period | None] = {}  # (model, UTC day) -> period
         parsed = [parse_model(str(name), data) for name, data in models.items()]
         for price, aliases in parsed:
             self._models.update(dict.fromkeys(aliases, price))
@@ -180,6 +187,40 @@ class PriceTable:
         if period.long_above is not None and prompt_tokens > period.long_above:
             return period.long_rates
         return period.rates
+
+    def period_on(self, model: str, time_us: int) -> Period | None:
+        """The price period in force for ``model`` on the UTC day of ``time_us`` (memoised: the
+        hot path prices every answer with a dict lookup, not a table walk)."""
+        key = (model, time_us // DAY_US)
+        try:
+            return self._periods[key]
+        except KeyError:
+            pass
+        if len(self._periods) >= MAX_CACHED_PERIODS:
+            self._periods.clear()
+        price = self.lookup(model)
+        day = dt.date.fromordinal(_EPOCH + key[1])
+        period = self._periods[key] = price.period_at(day) if price else None
+        return period
+
+    def cost_at(self, model: str, usage: Usage, time_us: int) -> Decimal | None:
+        """``cost`` for a checked neutral ``Usage`` at a time in µs since the epoch (the
+        recorder's and the cost header's form: no validation, no date objects)."""
+        period = self.period_on(model, time_us)
+        if period is None:
+            return None
+        rates = period.rates
+        if period.long_above is not None:
+            prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+            if prompt > period.long_above:
+                rates = period.long_rates  # type: ignore[assignment]
+        total = (
+            usage.input_tokens * rates.input
+            + usage.output_tokens * rates.output
+            + usage.cache_write_tokens * rates.cache_write
+            + usage.cache_read_tokens * rates.cache_read
+        )
+        return total / MILLION
 
     def cost(self, model: str, usage: Any, at: dt.date | dt.datetime) -> Decimal | None:
         """USD cost of one call, exact; None when no price for ``model`` is in force at ``at``."""

@@ -160,7 +160,7 @@ class Gateway:
     # -- connections -------------------------------------------------------------------
 
     def handle(self, sock, address) -> None:
-        client = ClientConnection(sock, self.config.limits)
+        client = ClientConnection(sock, self.config.limits, self.transport.watchdog)
         try:
             while True:
                 try:
@@ -398,6 +398,7 @@ class Gateway:
         self.recorder.flush()
         self.recorder.close()
         self.transport.close()
+        self.transport.watchdog.stop()
 
 
 def _error_format(path: str) -> str:

@@ -15,8 +15,9 @@ import ssl
 from collections.abc import Iterator
 
 from . import headers
-from .bufsock import BufferedSocket, FramingError, PeerClosed, send_all, set_nodelay
+from .bufsock import BufferedSocket, FramingError, PeerClosed, set_nodelay
 from .config import Provider
+from .watchdog import Watchdog
 
 MAX_IDLE_PER_HOST = 256
 MAX_RESPONSE_HEAD = 64 * 1024
@@ -77,7 +78,7 @@ class UpstreamResponse:
         at chunk boundaries, so a chunked client gets it without re-framing.
         """
         conn, lower = self.conn, self.lower
-        conn.sock.settimeout(self.read_timeout_s)
+        conn.guard = (self.transport.watchdog, self.read_timeout_s)
         if "chunked" in lower.get("transfer-encoding", "").lower():
             self.framed = keep_framing
             pieces = conn.iter_chunked_raw() if keep_framing else conn.iter_chunked()
@@ -94,6 +95,7 @@ class UpstreamResponse:
             self.discard()
             raise
         self.done = True
+        conn.guard = None
         if reusable and "close" not in lower.get("connection", "").lower():
             self.transport.release(conn)
         else:
@@ -119,9 +121,12 @@ class UpstreamResponse:
 class Transport:
     """Keep-alive pools per (scheme, host, port). State lives here, one per gateway."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, ssl_context: ssl.SSLContext | None = None, watchdog: Watchdog | None = None
+    ) -> None:
         self.idle: dict[tuple[str, str, int], list[UpstreamConnection]] = {}
         self.ssl_context = ssl_context or ssl.create_default_context()
+        self.watchdog = watchdog or Watchdog()
 
     def open(self, provider: Provider, head: bytes, body: bytes) -> UpstreamResponse:
         """Send ``head`` + ``body``; return the response once its head has arrived."""
@@ -175,40 +180,39 @@ class Transport:
             except (OSError, ssl.SSLError) as exc:
                 sock.close()
                 raise UpstreamUnavailable("connect", f"TLS with {provider.host}: {exc}") from None
+        sock.settimeout(None)  # from here on the watchdog keeps the time (see _exchange)
         return UpstreamConnection(sock, key)
 
     def _exchange(
         self, conn: UpstreamConnection, provider: Provider, head: bytes, body: bytes
     ) -> UpstreamResponse:
+        watchdog = self.watchdog
+        watchdog.arm(conn, provider.first_byte_timeout_s)  # the whole request, to its head
         try:
-            conn.sock.settimeout(provider.first_byte_timeout_s)
             if len(body) < 65536:
-                send_all(conn.sock, head + body)
+                conn.send_all(head + body)
             else:  # not worth copying a big body just to save one send
-                send_all(conn.sock, head)
-                send_all(conn.sock, body)
+                conn.send_all(head)
+                conn.send_all(body)
             raw = conn.read_head(MAX_RESPONSE_HEAD)
-        except TimeoutError:
-            conn.close()
-            raise UpstreamUnavailable(
-                "timeout", f"no answer from {provider.name} in {provider.first_byte_timeout_s:g} s"
-            ) from None
-        except (OSError, PeerClosed, FramingError) as exc:
-            conn.close()
-            raise UpstreamUnavailable("reset", f"{provider.name}: {exc}") from None
-        if raw is None:
-            conn.close()
-            raise UpstreamUnavailable("reset", f"{provider.name} closed the connection")
-        try:
+            if raw is None:
+                raise PeerClosed("closed the connection")
             status, reason, block, lower = _parse_status(raw)
             if status == 100:  # an interim answer: the real head follows
                 raw = conn.read_head(MAX_RESPONSE_HEAD) or b""
                 status, reason, block, lower = _parse_status(raw)
         except (UpstreamUnavailable, OSError, PeerClosed, FramingError) as exc:
             conn.close()
+            if conn.expired or isinstance(exc, TimeoutError):
+                waited = provider.first_byte_timeout_s
+                raise UpstreamUnavailable(
+                    "timeout", f"no answer from {provider.name} in {waited:g} s"
+                ) from None
             if isinstance(exc, UpstreamUnavailable):
                 raise
             raise UpstreamUnavailable("reset", f"{provider.name}: {exc}") from None
+        finally:
+            watchdog.disarm(conn)
         return UpstreamResponse(self, conn, status, reason, block, lower, provider.read_timeout_s)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 _decoder = json.JSONDecoder()
 # A literal first, so the engine scans with memchr instead of trying every offset.
 _FRAMING = re.compile(rb"\r\n[0-9a-fA-F]+(?:;[^\r\n]*)?\r\n")
@@ -88,8 +90,10 @@ class UsageRecord:
     # Only when the route logs bodies.
     request_body: bytes | None = None
     response_body: bytes | None = None
-    # Filled by gateway.costing when the row is written (None: no usage, or no price).
+    # Filled by gateway.costing when the row is written (None: no usage, or no price), or
+    # already on the request path by the cost header (``priced``: counts and cost are final).
     cost_usd: Decimal | None = None
+    priced: bool = False
     budget: Any = None  # (BudgetBook, Decision) of gateway.budget_guard, until settled
 
     def row(self) -> tuple:
@@ -111,7 +115,7 @@ class UsageRecord:
             self.status,
             self.outcome,
             len(self.attempts),
-            json.dumps(self.attempts),
+            orjson.dumps(self.attempts).decode(),
             t.get("input"),
             t.get("output"),
             t.get("cache_read"),

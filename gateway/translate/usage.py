@@ -141,12 +141,13 @@ def from_reported(fmt: str, counts: dict[str, int]) -> Usage:
     reads, so those are taken out; Gemini's ``output`` (candidates) excludes its thoughts, so
     ``reasoning`` is added back. Anthropic's counts are already neutral.
     """
-    get = {
-        k: _int(counts.get(k))
-        for k in ("input", "output", "cache_read", "cache_write", "reasoning")
-    }
+    get = counts.get  # spelled out: this runs for every priced answer
     usage = Usage(
-        get["input"], get["output"], get["cache_read"], get["cache_write"], get["reasoning"]
+        _int(get("input")),
+        _int(get("output")),
+        _int(get("cache_read")),
+        _int(get("cache_write")),
+        _int(get("reasoning")),
     )
     if fmt in ("responses", "chat", "gemini"):
         usage.input_tokens = max(usage.input_tokens - usage.cache_read_tokens, 0)

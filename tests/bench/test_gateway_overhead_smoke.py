@@ -31,7 +31,7 @@ from gateway_client import (  # noqa: E402
 )
 from gevent.server import StreamServer  # noqa: E402
 
-ADDED = re.compile(r"(direct|Reins|LiteLLM) ([+-]?\d+\.\d+)")
+ADDED = re.compile(r"(direct|floor|Reins|LiteLLM) ([+-]?\d+\.\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,8 @@ def test_quick_run_prints_the_table() -> None:
 
     passthrough = row("Anthropic passthrough, small body: added p50")
     assert 0 < float(passthrough["direct"]) < 50 and "LiteLLM" not in passthrough
+    assert "floor" in passthrough  # the yardstick runs plain passthrough only
+    assert "floor" not in row("Anthropic SSE, 2,000 events: added total p50")
     assert "LiteLLM column skipped (--skip-litellm)" in done.stdout
     if gateway_targets.reins_available():
         for title in (
