@@ -14,8 +14,14 @@ from collections.abc import Iterable
 _LINE = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*\r\n", re.M)
 
 
-def parse(block: str) -> dict[str, str] | None:
-    """Lower-cased name -> value (the last one wins); None if a line is not a header line."""
+def parse(block: str, fold_values: bool = False) -> dict[str, str] | None:
+    """Lower-cased name -> value (the last one wins); None if a line is not a header line.
+
+    With ``fold_values`` the values are lower-cased too, which lets C build the dict (for a
+    response head, whose framing values are case-insensitive anyway)."""
+    if fold_values:
+        pairs = _LINE.findall(block.lower())
+        return dict(pairs) if len(pairs) == block.count("\n") else None
     pairs = _LINE.findall(block)
     if len(pairs) != block.count("\n"):
         return None

@@ -61,7 +61,7 @@ class UpstreamResponse:
         self.status = status
         self.reason = reason
         self.block = block  # header lines as received, each ending in CRLF
-        self.lower = lower
+        self.lower = lower  # names and values lower-cased
         self.read_timeout_s = read_timeout_s
         self.done = False
         self.pieces: Iterator[bytes] | None = None  # set once the first piece was read
@@ -79,7 +79,7 @@ class UpstreamResponse:
         """
         conn, lower = self.conn, self.lower
         conn.guard = (self.transport.watchdog, self.read_timeout_s)
-        if "chunked" in lower.get("transfer-encoding", "").lower():
+        if "chunked" in lower.get("transfer-encoding", ""):
             self.framed = keep_framing
             pieces = conn.iter_chunked_raw() if keep_framing else conn.iter_chunked()
             reusable = True
@@ -96,7 +96,7 @@ class UpstreamResponse:
             raise
         self.done = True
         conn.guard = None
-        if reusable and "close" not in lower.get("connection", "").lower():
+        if reusable and "close" not in lower.get("connection", ""):
             self.transport.release(conn)
         else:
             conn.close()
@@ -220,7 +220,7 @@ def _parse_status(raw: bytes) -> tuple[int, str, str, dict[str, str]]:
     status_line, _, block = raw.decode("latin-1").partition("\r\n")
     parts = status_line.split(" ", 2)
     block = block + "\r\n" if block else ""
-    lower = headers.parse(block)
+    lower = headers.parse(block, fold_values=True)  # only framing and retry-after are read
     try:
         status = int(parts[1])
     except (IndexError, ValueError):
