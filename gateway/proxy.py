@@ -247,7 +247,10 @@ def relay(
         framing = "Transfer-Encoding: chunked\r\n" if chunked else ""
     closing = "" if keep else "Connection: close\r\n"
     # Cost and budget headers (gateway.costing): the cost only when the whole body is here.
-    whole = first if fixed and first is not None and str(len(first)) == length else None
+    # A stream keeps its usage in its first and last events: it is priced on its usage row only.
+    whole = (
+        first if fixed and not stream and first is not None and str(len(first)) == length else None
+    )
     pending = (
         f"HTTP/1.1 {response.status} {response.reason}\r\n"
         f"{DROP_RESPONSE.sub('', response.block)}{framing}"

@@ -68,14 +68,24 @@ def test_a_stream_carries_its_cost_on_the_row_only(upstream_factory, gateway_fac
         ("message_delta", {"type": "message_delta", "usage": {"output_tokens": 300}}),
         ("message_stop", {"type": "message_stop"}),
     )
-    upstream = upstream_factory(lambda seen: fakes.Stream(events))
-    gw = gateway_factory({"providers": {"anthropic": fakes.provider(upstream)}}, {"FAKE_KEY": "k"})
-    response = post(gw, "claude-haiku-4-5", stream=True)
-    assert response.status_code == 200
-    assert "X-Reins-Cost-USD" not in response.headers
-    [row] = gw.usage_rows(1)
-    assert row["output_tokens"] == 300
-    assert row["cost_usd"] == pytest.approx((2000 * 1.00 + 300 * 5.00) / 1e6, rel=1e-12)
+    chunked = upstream_factory(lambda seen: fakes.Stream(events))
+    # The same stream in one Content-Length body (as small fakes and some proxies send it): its
+    # input tokens sit in the first event, so it must not be priced from its last one alone.
+    whole = upstream_factory(
+        lambda seen: fakes.Reply(
+            body=b"".join(events), headers={"content-type": "text/event-stream"}
+        )
+    )
+    for upstream in (chunked, whole):
+        gw = gateway_factory(
+            {"providers": {"anthropic": fakes.provider(upstream)}}, {"FAKE_KEY": "k"}
+        )
+        response = post(gw, "claude-haiku-4-5", stream=True)
+        assert response.status_code == 200
+        assert "X-Reins-Cost-USD" not in response.headers
+        [row] = gw.usage_rows(1)
+        assert (row["input_tokens"], row["output_tokens"]) == (2000, 300)
+        assert row["cost_usd"] == pytest.approx((2000 * 1.00 + 300 * 5.00) / 1e6, rel=1e-12)
 
 
 def test_unknown_model_gets_null_and_a_counted_warning(upstream_factory, gateway_factory, fakes):

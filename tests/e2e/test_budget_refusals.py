@@ -1,0 +1,115 @@
+"""How the real Claude Code and Codex take a budget refusal from ``reins gateway``.
+
+A user whose hard budget is spent is refused before any provider is called: Anthropic clients
+get HTTP 402 ``billing_error``, OpenAI clients HTTP 429 ``insufficient_quota``, both naming the
+budget. A refusal must end the run promptly, not loop on retries, and never reach the provider. Claude Code
+2.1.197 shows our message (the budget's name and reset time); Codex 0.171.0 shows its own "Quota
+exceeded. Check your plan and billing details." for any ``insufficient_quota``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from .fake_upstream import FakeAnthropic, FakeResponses
+from .gateway_fixtures import (
+    LiveGateway,
+    claude_through_gateway,
+    codex_through_gateway,
+    gateway_config,
+)
+
+pytestmark = pytest.mark.e2e
+
+BUDGET = "e2e-spent-cap"
+BODY = b'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}'
+
+
+class Upstreams:
+    def __init__(self) -> None:
+        self.anthropic = FakeAnthropic()
+        self.responses = FakeResponses()
+
+    def close(self) -> None:
+        self.anthropic.close()
+        self.responses.close()
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[Upstreams]:
+    fakes = Upstreams()
+    try:
+        yield fakes
+    finally:
+        fakes.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    shared_reins: Any, upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveGateway]:
+    config = gateway_config(
+        upstreams.anthropic.url, upstreams.anthropic.url, upstreams.responses.url, "unused-alias"
+    )
+    config["budgets"] = [
+        {
+            "name": BUDGET,
+            "scope": "user",
+            "subject": "ana",
+            "period": "total",
+            "unit": "tokens",
+            "hard": 10,
+        }
+    ]
+    live = LiveGateway(tmp_path_factory.mktemp("gateway"), shared_reins.db, config)
+    try:
+        spend_the_budget(live, shared_reins.developer, upstreams)
+        yield live
+    finally:
+        live.stop()
+
+
+def spend_the_budget(gateway: LiveGateway, token: str, upstreams: Upstreams) -> None:
+    """One allowed call (15 tokens against a 10-token cap); once its usage row is settled
+    (flush 0.1 s, budget refresh 1 s), the next call is refused."""
+    upstreams.anthropic.reset(None)
+    headers = {"x-api-key": token, "anthropic-version": "2023-06-01"}
+    first = requests.post(gateway.url + "/v1/messages", data=BODY, headers=headers, timeout=10)
+    assert first.status_code == 200, first.text
+    time.sleep(1.5)
+    refused = requests.post(gateway.url + "/v1/messages", data=BODY, headers=headers, timeout=10)
+    assert refused.status_code == 402, refused.text + gateway.output()
+    assert BUDGET in refused.json()["error"]["message"]
+    assert len(upstreams.anthropic.model_requests()) == 1
+
+
+def test_claude_code_stops_at_once_with_the_budget_message(
+    shared_reins, gateway, upstreams, machine
+):
+    machine.install("claude-code", shared_reins, "--gateway", gateway.url)
+    before = len(upstreams.anthropic.model_requests())
+    run = claude_through_gateway(machine)
+
+    assert len(upstreams.anthropic.model_requests()) == before, (
+        "a refused call reached the provider"
+    )
+    assert run.returncode != 0 and run.seconds < 30, run.describe()
+    assert BUDGET in run.stdout + run.stderr, run.describe()  # our message, shown as is
+
+
+def test_codex_stops_at_once_with_its_quota_message(shared_reins, gateway, upstreams, machine):
+    machine.install("codex", shared_reins, "--gateway", gateway.url)
+    before = len(upstreams.responses.model_requests())
+    run = codex_through_gateway(machine, shared_reins.developer)
+
+    assert len(upstreams.responses.model_requests()) == before, (
+        "a refused call reached the provider"
+    )
+    assert run.returncode != 0 and run.seconds < 30, run.describe()
+    # Codex 0.171.0 shows its own text for insufficient_quota, not the budget named in ours.
+    assert "Quota exceeded" in run.stderr, run.describe()
