@@ -1,4 +1,4 @@
-""" "This agent runs every night at 2 AM", end to end with the real Claude Code CLI.
+""" "This agent runs every night at 2 AM", end to end with the real Claude Code and Codex CLIs.
 
 A real `reins serve` (the policy directory holds the agent), a real `reins gateway` in front of
 the fake Anthropic upstream, and the scheduler: its clock is moved from 01:59 to 02:00, the slot
@@ -28,25 +28,22 @@ from policy_server.registry import runs
 from policy_server.scheduler.service import Scheduler
 
 from ..conftest import free_port
-from .fake_upstream import FakeAnthropic
+from .fake_upstream import FakeAnthropic, FakeResponses
+from .gateway_fixtures import CODEX_MODEL
 
 pytestmark = pytest.mark.e2e
 
 
 class Gateway:
-    """`reins gateway` on an ephemeral port, routing every Anthropic call to ``upstream``."""
+    """`reins gateway` on an ephemeral port, routing every call of ``kind`` to ``upstream``."""
 
-    def __init__(self, tmp: Path, db: Path, upstream: str) -> None:
+    def __init__(self, tmp: Path, db: Path, upstream: str, kind: str = "anthropic") -> None:
         config = tmp / "gateway.yaml"
         config.write_text(
             yaml.safe_dump(
                 {
                     "providers": {
-                        "fake": {
-                            "kind": "anthropic",
-                            "base_url": upstream,
-                            "api_key_env": "FAKE_KEY",
-                        }
+                        "fake": {"kind": kind, "base_url": upstream, "api_key_env": "FAKE_KEY"}
                     },
                     "usage": {"flush_s": 0.2},
                 }
@@ -178,3 +175,78 @@ def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
     # Model traffic went through the gateway as this agent and run, with no provider key.
     headers = {k.lower(): v for k, v in requests_seen[0].headers.items()}
     assert headers.get("x-api-key") == "sk-ant-upstream-key"  # injected by the gateway only
+
+
+def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
+    tmp_path: Path, clis, server_factory, monkeypatch
+) -> None:
+    """The same slot for a Codex agent: ``codex exec`` with the hooks the scheduler sets up, its
+    model traffic through the gateway's OpenAI provider."""
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    proof = tmp_path / "proof"
+    policies = tmp_path / "policies"
+    shutil.copytree(BUNDLED_POLICIES, policies)
+    agent = {
+        "name": "nightly-codex",
+        "harness": "codex",
+        "owner": "ops",
+        "working_directory": str(project),
+        "prompt": "Run the nightly checks.",
+        "tools": {"allow": ["@read", "Bash(git status:*)"]},
+        "model": CODEX_MODEL,
+        "schedule": {"cron": "0 2 * * *", "timezone": "UTC"},
+        "max_runtime": "2m",
+        "environment": {"HOME": str(home)},
+    }
+    (policies / "agents" / "nightly-codex.yaml").write_text(yaml.safe_dump(agent))
+    db = tmp_path / "reins.db"
+    server = server_factory(db, extra=("--policies", str(policies)))
+    for name in list(os.environ):
+        if name not in ("PATH", "LANG", "LC_ALL"):
+            monkeypatch.delenv(name)
+    with FakeResponses(f"touch {proof}") as model:
+        gateway = Gateway(tmp_path, db, model.url + "/v1", kind="openai")
+        try:
+            now = [at(1, 59, 30)]
+            settings = {
+                "server_url": server.url,
+                "gateway_url": gateway.url,
+                "tick": 1.0,
+                "late_grace": 120.0,
+                "runs_dir": str(tmp_path / "runs"),
+                "claude_bin": str(clis.claude),
+                "codex_bin": str(clis.codex),
+                "gemini_bin": "gemini",
+            }
+            scheduler = Scheduler(db, policies, settings, clock=lambda: now[0])
+            assert scheduler.tick() == []  # the first tick only notes the time
+            now[0] = at(2, 0, 5)
+            [run_id] = scheduler.tick()
+            scheduler.wait(120)
+        finally:
+            gateway.stop()
+        requests_seen = model.model_requests()
+        outputs = model.tool_outputs()
+    conn = store.connect(db)
+    run = runs.get(conn, run_id)
+    audit = conn.execute(
+        "SELECT hook_event, decision, rules, agent FROM audit_events WHERE run_id = ? ORDER BY seq",
+        (run_id,),
+    ).fetchall()
+    usage = conn.execute("SELECT agent, inbound FROM usage WHERE run_id = ?", (run_id,)).fetchall()
+    conn.close()
+    log = (tmp_path / "runs" / run_id / "stderr.log").read_text()
+    assert run["status"] == "succeeded" and run["exit_code"] == 0, (run, log)
+    assert not proof.exists(), f"the denied command ran\n{log}"
+    denied = [a for a in audit if a[0] == "PreToolUse"]
+    assert denied == [
+        ("PreToolUse", "deny", '["agent.nightly-codex.tools-allow"]', "nightly-codex")
+    ]
+    assert outputs and "agent.nightly-codex.tools-allow" in outputs[0], outputs
+    assert run["denials"] == 1
+    assert len(usage) == len(requests_seen) >= 2, (usage, requests_seen)
+    assert set(usage) == {("nightly-codex", "responses")}
+    headers = {k.lower(): v for k, v in requests_seen[0].headers.items()}
+    assert headers.get("authorization") == "Bearer sk-ant-upstream-key"  # the gateway's key only
