@@ -78,18 +78,6 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _off_the_event_loop() -> Any:
-    """Under gevent, run the commit and its fsync in gevent's thread pool so other requests
-    keep being served meanwhile; without gevent (tests, scripts) call it directly."""
-    try:
-        from gevent import get_hub, monkey
-    except ImportError:  # pragma: no cover - gevent is a core dependency
-        return None
-    if not monkey.is_module_patched("threading"):
-        return None
-    return lambda fn: get_hub().threadpool.apply(fn)
-
-
 def state() -> ServerState:
     return current_app.extensions["reins"]
 
@@ -112,7 +100,7 @@ def create_app(settings: dict[str, Any]) -> Flask:
             Path(settings.get("policies") or BUNDLED_POLICIES),
             agent_source=AgentSource(lambda: store.connect(db_path)),
         ),
-        committer=GroupCommitter(conn, run_blocking=_off_the_event_loop()),
+        committer=GroupCommitter(conn),
         tokens=TokenCache(lambda: store.connect(db_path)),
         metrics=Metrics(Path(metrics_dir) if metrics_dir else None),
         reader=store.connect(db_path),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -316,15 +317,18 @@ def column_values(record: Mapping[str, Any]) -> tuple[Any, ...]:
     Raises ValueError naming a missing field, so a malformed record fails its own caller.
     """
     try:
-        values = [record[name] for name in COLUMNS]
+        values = list(_COLUMN_GETTER(record))  # one C call: every audit row goes through here
     except KeyError as exc:
         raise ValueError(f"audit record has no {exc.args[0]!r} field") from None
-    for i, name in enumerate(COLUMNS):
-        if name in _LIST_COLUMNS:
-            values[i] = canonical_json(values[i]) if values[i] else "[]"
-        elif name == "degraded":
-            values[i] = int(bool(values[i]))
+    for i in _LIST_INDEXES:
+        values[i] = canonical_json(values[i]) if values[i] else "[]"
+    values[_DEGRADED_INDEX] = int(bool(values[_DEGRADED_INDEX]))
     return tuple(values)
+
+
+_COLUMN_GETTER = operator.itemgetter(*COLUMNS)
+_LIST_INDEXES = tuple(i for i, name in enumerate(COLUMNS) if name in _LIST_COLUMNS)
+_DEGRADED_INDEX = COLUMNS.index("degraded")
 
 
 def row_values(

@@ -22,12 +22,14 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from functools import partial
+from typing import Any, NamedTuple
 
 from . import checkpoints
+from .handoff import Handoff, default_handoff
 from .records import (
     GENESIS_HASH,
     ROW_COLUMNS,
@@ -38,7 +40,6 @@ from .records import (
     without_lone_surrogates,
 )
 
-T = TypeVar("T")
 MAX_BATCH = 256
 _INSERT = (
     f"INSERT INTO audit_events (seq, {', '.join(ROW_COLUMNS)})"
@@ -185,19 +186,16 @@ class _Pending:
 _STOP = object()
 
 
-def _call(fn: Callable[[], T]) -> T:
-    return fn()
-
-
 class GroupCommitter:
     """Commits records submitted by many concurrent callers in shared transactions.
 
     ``submit`` blocks until its record is durably committed and returns its seq (for an event id
     already stored, the seq it is stored under), or raises ``AuditWriteError``. One writer
     thread, started on first use, takes everything pending (up to ``max_batch``) and commits it
-    at once; it survives failed commits. Under gevent monkey-patching (done before the committer
-    is built) the thread, queue, lock and events are gevent's; pass ``run_blocking`` (e.g. ``lambda fn: hub.threadpool.apply(fn)``) to
-    keep the SQLite commit and its fsync off the event loop.
+    at once; it survives failed commits. ``handoff`` says what that thread is and how it wakes
+    the waiters (``audit.handoff``: by default a native OS thread waking gevent's loop when the
+    process is monkey-patched, else a plain thread), so the commit and its fsync never block
+    the serving of other requests.
 
     ``conn`` is used by the writer only and is left open by ``close``; like any SQLite
     connection it must be opened after a fork, so build the committer in each worker. Counters
@@ -210,14 +208,15 @@ class GroupCommitter:
         conn: sqlite3.Connection,
         *,
         max_batch: int = MAX_BATCH,
-        run_blocking: Callable[[Callable[[], Appended]], Appended] | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self._conn = conn
         self._max_batch = max_batch
-        self._run_blocking = run_blocking or _call
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._handoff = handoff or default_handoff()
+        self._queue: Any = self._handoff.new_queue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._started = False
+        self._stopped = threading.Event()
         self._closed = False
         self.written = 0
         self.duplicates = 0
@@ -238,14 +237,11 @@ class GroupCommitter:
         with self._lock:
             if self._closed:
                 raise AuditWriteError("the audit writer is closed")
-            # No is_alive() check here: under gevent it yields, and batches shrink to one record.
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="reins-audit-writer", daemon=True
-                )
-                self._thread.start()
-            for item in items:
-                self._queue.put(item)
+            if not self._started:
+                self._started = True
+                self._handoff.start_thread(self._run)
+            self._handoff.expect(len(items))
+            self._queue.put(items)
         for item in items:
             item.done.wait()
         for item in items:
@@ -261,40 +257,47 @@ class GroupCommitter:
             if self._closed:
                 return
             self._closed = True
-            thread = self._thread
-            if thread is not None:
-                self._queue.put(_STOP)
-        if thread is not None:
-            thread.join(timeout)
+            if not self._started:
+                return
+            self._handoff.expect(1)  # close() waits for the writer like a submitter
+            self._queue.put([_STOP])
+        self._stopped.wait(timeout)
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            batch = list(self._queue.get())  # the queue carries lists of items
             while len(batch) < self._max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch += self._queue.get_nowait()
                 except queue.Empty:
                     break
             pending = [item for item in batch if item is not _STOP]
             if pending:
                 self._commit(pending)
+                self._handoff.deliver(partial(_release, pending), len(pending))
             if len(pending) < len(batch):
-                return  # close() queues _STOP last, under the lock: nothing follows it
+                # close() queues _STOP last, under the lock: nothing follows it
+                self._handoff.deliver(self._stopped.set, 1)
+                return
 
     def _commit(self, batch: list[_Pending]) -> None:
         prepared = [item.prepared for item in batch]
         try:
-            result = self._run_blocking(lambda: _append_prepared(self._conn, prepared))
+            result = _append_prepared(self._conn, prepared)
         except Exception as exc:  # isolation boundary: the writer must outlive any failure
             cause = exc.__cause__ if isinstance(exc, AuditWriteError) and exc.__cause__ else exc
             self.failures += len(batch)
             for item in batch:
                 item.cause = cause
-                item.done.set()
             return
         self.batches += 1
         self.written += len(result.inserted)
         self.duplicates += len(result.duplicates)
         for item, seq in zip(batch, result.seqs, strict=True):
             item.seq = seq
-            item.done.set()
+
+
+def _release(batch: list[_Pending]) -> None:
+    """Wake the waiters of a finished batch (``handoff.deliver`` runs this where they wait)."""
+    for item in batch:
+        item.done.set()

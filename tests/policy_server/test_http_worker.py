@@ -274,3 +274,23 @@ def test_stopping_does_not_wait_for_idle_keep_alive_clients(server) -> None:
     srv.process.wait(timeout=10)
     assert time.monotonic() - started < 5  # not the 75 s keep-alive, not the graceful timeout
     assert client.closed()
+
+
+def test_a_kept_alive_connection_outlives_idle_polls_and_slow_heads(server) -> None:
+    """The idle poll (1 s) fires while the client sits idle and while half a head is in: the
+    connection's timers are reused across polls and requests, and nothing is lost."""
+    import time
+
+    port, token, _ = server
+    client = Client(port)
+    request = post(token, json.dumps(LS).encode())
+    client.send(request)
+    assert client.response()[0] == 200
+    time.sleep(2.3)  # two idle polls expire on the kept-alive connection
+    client.send(request[:20])
+    time.sleep(1.2)  # and one more with a partial head in the buffer
+    client.send(request[20:])
+    assert client.response()[0] == 200
+    for _ in range(3):
+        client.send(request)
+        assert client.response()[0] == 200

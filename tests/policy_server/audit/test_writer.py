@@ -240,42 +240,123 @@ def test_close_drains_then_refuses(conn, make_record) -> None:
         committer.submit(make_record(99))
 
 
-GEVENT_SCRIPT = """
+# --- under gevent: a native writer thread that wakes the event loop ------------------------------
+
+GEVENT_PRELUDE = """
 from gevent import monkey
 monkey.patch_all()
 import sys
 import gevent
 from gevent.pool import Pool
 from policy_server import store
+from policy_server.audit import writer
+from policy_server.audit.handoff import GeventHandoff
 from policy_server.audit.verify import verify
-from policy_server.audit.writer import GroupCommitter
+from policy_server.audit.writer import AuditWriteError, GroupCommitter
 
-record = {{k: "" for k in ("event_id decision_id harness harness_version hook_event session_id "
+record = {k: "" for k in ("event_id decision_id harness harness_version hook_event session_id "
     "turn_id tool_use_id agent run_id user host cwd tool target decision enforced_decision "
-    "reason policy_revision").split()}}
+    "reason policy_revision").split()}
 record.update(time_us=1, received_us=1, eval_us=0, degraded=False, rules=[], shadow_rules=[],
               decision="allow", enforced_decision="allow")
 conn = store.connect(sys.argv[1])
-hub = gevent.get_hub()
-run_blocking = (lambda fn: hub.threadpool.apply(fn)) if {threadpool} else None
-committer = GroupCommitter(conn, run_blocking=run_blocking)
-seqs = Pool(50).map(lambda i: committer.submit(dict(record, event_id=str(i))), range(500))
-committer.close()
-assert sorted(seqs) == list(range(1, 501)), seqs
-assert verify(conn).checked == 500
-print(committer.batches)
+committer = GroupCommitter(conn)
+assert isinstance(committer._handoff, GeventHandoff), committer._handoff
 """
 
 
-@pytest.mark.parametrize("threadpool", [False, True], ids=["in-loop", "threadpool"])
-def test_group_committer_under_gevent_monkey_patching(tmp_path: Path, threadpool: bool) -> None:
-    script = GEVENT_SCRIPT.format(threadpool=threadpool)
+def run_under_gevent(tmp_path: Path, body: str) -> str:
+    script = GEVENT_PRELUDE + textwrap.dedent(body)
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), str(tmp_path / "g.db")],
+        [sys.executable, "-c", script, str(tmp_path / "g.db")],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert int(done.stdout) < 100  # batched: 50 greenlets share each commit
+    return done.stdout
+
+
+def test_gevent_committer_batches_greenlets_and_keeps_submission_order(tmp_path: Path) -> None:
+    out = run_under_gevent(
+        tmp_path,
+        """
+        seqs = Pool(50).map(lambda i: committer.submit(dict(record, event_id=str(i))), range(500))
+        assert seqs == list(range(1, 501)), seqs  # seq order is the order of submission
+        stored = [r[0] for r in conn.execute("SELECT event_id FROM audit_events ORDER BY seq")]
+        assert stored == [str(i) for i in range(500)], stored[:20]
+        committer.close()
+        assert verify(conn).checked == 500
+        print(committer.batches)
+        """,
+    )
+    assert int(out) < 100  # batched: 50 greenlets share each commit
+
+
+def test_gevent_committer_commits_off_the_event_loop(tmp_path: Path) -> None:
+    out = run_under_gevent(
+        tmp_path,
+        """
+        native_sleep = monkey.get_original("time", "sleep")
+        commit = writer._append_prepared
+
+        def slow_commit(conn, prepared):
+            native_sleep(0.3)  # blocks its OS thread, as an fsync does
+            return commit(conn, prepared)
+
+        writer._append_prepared = slow_commit
+        ticks = []
+        ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(1000)])
+        assert committer.submit(dict(record, event_id="slow")) == 1
+        ticker.kill()
+        print(len(ticks))
+        """,
+    )
+    assert int(out) >= 10  # the loop kept running other greenlets during the commit
+
+
+def test_gevent_committer_failure_reaches_each_waiter_and_the_writer_carries_on(
+    tmp_path: Path,
+) -> None:
+    out = run_under_gevent(
+        tmp_path,
+        """
+        assert committer.submit(dict(record, event_id="first")) == 1
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+
+        def submit(i):
+            try:
+                return committer.submit(dict(record, event_id=f"big{i}", reason="z" * 200_000))
+            except AuditWriteError as exc:
+                return type(exc.__cause__).__name__
+
+        print(sorted(set(Pool(10).map(submit, range(10)))))
+        conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+        assert committer.submit(dict(record, event_id="after")) == 2
+        committer.close()
+        assert verify(conn).ok and verify(conn).checked == 2
+        gevent.wait(timeout=5)  # the loop goes idle: no watcher of ours keeps it running
+        print(committer.failures)
+        """,
+    )
+    assert out.split("\n")[:2] == ["['OperationalError']", "10"]
+
+
+def test_gevent_committer_close_commits_what_was_submitted_then_refuses(tmp_path: Path) -> None:
+    run_under_gevent(
+        tmp_path,
+        """
+        greenlets = [gevent.spawn(committer.submit, dict(record, event_id=str(i))) for i in range(20)]
+        gevent.sleep(0)  # every greenlet has submitted and waits for its commit
+        committer.close()
+        assert sorted(g.get() for g in greenlets) == list(range(1, 21))
+        try:
+            committer.submit(dict(record, event_id="late"))
+        except AuditWriteError as exc:
+            assert "closed" in str(exc)
+        else:
+            raise AssertionError("a submit after close was accepted")
+        """,
+    )

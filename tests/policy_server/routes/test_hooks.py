@@ -56,6 +56,27 @@ def test_every_allow_is_audited_too(client, dev_token, db, bearer) -> None:
     assert len({r["event_id"] for r in rows}) == 3
 
 
+def test_attribution_headers_reach_the_audit_row_in_any_case(client, dev_token, db) -> None:
+    headers = {
+        "authorization": f"bearer {dev_token}",
+        "x-reins-agent": "agent-c",
+        "X-REINS-HOST": "laptop-7",
+        "X-Reins-Harness-Version": "2.1.0",
+    }
+    assert client.post("/v1/hooks/claude-code", json=LS, headers=headers).status_code == 200
+    (row,) = audit_rows(db)
+    assert (row["agent"], row["host"], row["harness_version"], row["user"]) == (
+        "agent-c",
+        "laptop-7",
+        "2.1.0",
+        "dana",
+    )
+    assert row["run_id"] == ""
+    for value in (row["event_id"], row["decision_id"]):
+        assert len(value) == 32 and int(value, 16) >= 0
+    assert row["event_id"] != row["decision_id"]
+
+
 def test_codex_ask_becomes_deny_with_a_reason(client, dev_token, db, bearer) -> None:
     payload = dict(PUSH, turn_id="t", model="gpt", tool_input={"command": "git push origin main"})
     out = client.post("/v1/hooks/codex", json=payload, headers=bearer(dev_token)).get_json()
