@@ -104,12 +104,13 @@ class TimedConnection(Connection):
         self.buffer = b""
 
 
-def parse_head(head: bytes) -> tuple[int, int | None, bool, bool]:
-    """(status, content-length or None, chunked, connection close) of a response head."""
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
+def framing(header_lines: list[bytes]) -> tuple[int | None, bool, bool]:
+    """(content-length or None, chunked, connection close) of a message's header lines.
+
+    ``gateway_upstream`` frames the requests it reads with it too.
+    """
     length, chunked, close = None, False, False
-    for line in lines[1:]:
+    for line in header_lines:
         name, _, value = line.partition(b":")
         name, value = name.strip().lower(), value.strip().lower()
         if name == b"content-length":
@@ -118,6 +119,14 @@ def parse_head(head: bytes) -> tuple[int, int | None, bool, bool]:
             chunked = b"chunked" in value
         elif name == b"connection":
             close = value == b"close"
+    return length, chunked, close
+
+
+def parse_head(head: bytes) -> tuple[int, int | None, bool, bool]:
+    """(status, content-length or None, chunked, connection close) of a response head."""
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, chunked, close = framing(lines[1:])
     if length is None and not chunked and (status in (204, 304) or 100 <= status < 200):
         length = 0
     return status, length, chunked, close

@@ -20,6 +20,7 @@ import json
 import re
 import sys
 
+from gateway_client import framing
 from gevent import socket
 from gevent.server import StreamServer
 
@@ -283,16 +284,8 @@ def read_request(sock: socket.socket, buffer: bytes) -> tuple | None:
     head, _, buffer = buffer.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     method, path, _ = lines[0].split(b" ", 2)
-    length, chunked, close = 0, False, False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding":
-            chunked = b"chunked" in value
-        elif name == b"connection":
-            close = value == b"close"
+    length, chunked, close = framing(lines[1:])
+    length = length or 0  # a request without Content-Length has no body
     if chunked:
         body, buffer = read_chunked(sock, buffer)
     else:

@@ -142,10 +142,18 @@ def relay(
     """Send the upstream's answer to the client in the client's format; True if keep-alive is safe."""
     record.status = response.status
     if response.status >= 400:
-        return _error(gw, client, request, record, attempt, response, first)
+        # The upstream's error, in the client's error shape, its message kept.
+        status, error = attempt.translator.error(response.status, _error_body(response, first))
+        record.outcome = "upstream_error"
+        retry = response.lower.get("retry-after")
+        extra = [("retry-after", retry)] if retry else []
+        return _send_json(gw, client, request, record, status, error, extra)
     if inbound.stream and response.is_stream:
         record.stream = True
-        return _stream(gw, client, request, record, attempt, response, first, inbound)
+        translator = attempt.translator.stream(inbound.model, inbound.body)
+        return _stream(
+            gw, client, request, record, translator, response, first, _logging(gw, attempt)
+        )
     body = _read_rest(response, first)
     try:
         answer = json.loads(body) if body is not None else None
@@ -167,26 +175,13 @@ def relay(
     return _send_json(gw, client, request, record, 200, out, [], _logging(gw, attempt))
 
 
-def _error(
-    gw: Gateway,
-    client: ClientConnection,
-    request: Request,
-    record: UsageRecord,
-    attempt: Attempt,
-    response: UpstreamResponse,
-    first: bytes | None,
-) -> bool:
-    """The upstream's error, in the client's error shape, its message kept."""
+def _error_body(response: UpstreamResponse, first: bytes | None) -> object:
+    """The upstream's error body: its JSON, else its text."""
     raw = _read_rest(response, first) or b""
     try:
-        parsed = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
-        parsed = raw.decode("utf-8", "replace")
-    status, body = attempt.translator.error(response.status, parsed)
-    record.outcome = "upstream_error"
-    retry = response.lower.get("retry-after")
-    extra = [("retry-after", retry)] if retry else []
-    return _send_json(gw, client, request, record, status, body, extra)
+        return raw.decode("utf-8", "replace")
 
 
 def _stream(
@@ -194,10 +189,10 @@ def _stream(
     client: ClientConnection,
     request: Request,
     record: UsageRecord,
-    attempt: Attempt,
+    translator: StreamTranslator,
     response: UpstreamResponse,
     first: bytes | None,
-    inbound: Inbound,
+    log_bodies: bool,
 ) -> bool:
     """Translate the upstream stream event by event; the client's stream always ends well-formed."""
     fmt = record.inbound
@@ -214,8 +209,7 @@ def _stream(
         ],
         gw.response_notes(record, None),
     )
-    translator = attempt.translator.stream(inbound.model, inbound.body)
-    capture: list[bytes] | None = [] if _logging(gw, attempt) else None
+    capture: list[bytes] | None = [] if log_bodies else None
     size = 0
     batches = client_events(translator, response, first)
     for events in batches:

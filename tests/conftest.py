@@ -109,6 +109,90 @@ class LiveServer:
         self.log.close()
 
 
+class LiveGateway:
+    """``reins gateway`` as a real process on an ephemeral port, over the store ``db``.
+
+    Its provider keys come from ``env`` only: none of the runner's ``*_API_KEY`` variables, nor
+    its ``REINS_CONFIG``/``REINS_DB``, reach it.
+    """
+
+    def __init__(
+        self, tmp: Path, db: Path, config: dict, env: dict[str, str], workers: int = 1
+    ) -> None:
+        import os
+        import subprocess
+        import sys
+
+        import yaml
+
+        self.db = db
+        config_path = tmp / f"gateway-{len(list(tmp.glob('gateway-*.yaml')))}.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"gateway-{self.port}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "reins.cli", "gateway", "--port", str(self.port)]
+        command += ["--config", str(config_path), "--db", str(db), "--workers", str(workers)]
+        own = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.endswith("_API_KEY") and k not in ("REINS_CONFIG", "REINS_DB")
+        }
+        self.process = subprocess.Popen(
+            command,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**own, **env},
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"reins gateway exited:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"reins gateway did not become ready:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def usage_rows(
+        self, expect: int, timeout: float = 10, session: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The usage rows (of ``session`` only, in request order, when given), once the store
+        holds at least ``expect`` of them or ``timeout`` has passed."""
+        import sqlite3
+
+        query, args = "SELECT * FROM usage ORDER BY id", ()
+        if session is not None:
+            query = "SELECT * FROM usage WHERE session_id = ? ORDER BY time_us, id"
+            args = (session,)
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = sqlite3.connect(self.db)
+            conn.row_factory = sqlite3.Row
+            try:
+                rows = [dict(row) for row in conn.execute(query, args)]
+            finally:
+                conn.close()
+            if len(rows) >= expect or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        stop_group(self.process)
+        self.log.close()
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator:
     """Start servers with chosen options; all are stopped at the end of the test."""

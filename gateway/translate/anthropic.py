@@ -66,9 +66,7 @@ def _result_content(content: Any) -> list[dict]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     out = []
-    for b in ir.as_list(content):
-        if not isinstance(b, dict):
-            continue
+    for b in ir.dicts(content):
         if b.get("type") == "text" and isinstance(b.get("text"), str):
             out.append({"type": "text", "text": b["text"]})
         elif b.get("type") == "image":
@@ -87,21 +85,11 @@ def parse_block(b: dict, names: dict[str, str]) -> dict | None:
     if kind == "tool_use":
         call_id = str(b.get("id") or "")
         names[call_id] = str(b.get("name") or "")
-        return {
-            "type": "tool_call",
-            "id": call_id,
-            "name": names[call_id],
-            "args": ir.parse_args(b.get("input")),
-        }
+        return ir.tool_call(call_id, names[call_id], ir.parse_args(b.get("input")))
     if kind == "tool_result":
         call_id = str(b.get("tool_use_id") or "")
-        return {
-            "type": "tool_result",
-            "id": call_id,
-            "name": names.get(call_id, ""),
-            "content": _result_content(b.get("content")),
-            "is_error": bool(b.get("is_error")),
-        }
+        content = _result_content(b.get("content"))
+        return ir.tool_result(call_id, names.get(call_id, ""), content, bool(b.get("is_error")))
     if kind in ("thinking", "redacted_thinking"):
         return {"type": "thinking", "family": "anthropic", "raw": b}
     return None
@@ -110,9 +98,7 @@ def parse_block(b: dict, names: dict[str, str]) -> dict | None:
 def _parse_messages(messages: Any) -> list[dict]:
     names: dict[str, str] = {}
     out = []
-    for m in ir.as_list(messages):
-        if not isinstance(m, dict):
-            continue
+    for m in ir.dicts(messages):
         role = m.get("role")
         content = m.get("content")
         if role == "system":
@@ -127,11 +113,7 @@ def _parse_messages(messages: Any) -> list[dict]:
         if isinstance(content, str):
             blocks = [{"type": "text", "text": content}] if content else []
         else:
-            blocks = [
-                p
-                for p in (parse_block(b, names) for b in ir.as_list(content) if isinstance(b, dict))
-                if p
-            ]
+            blocks = [p for p in (parse_block(b, names) for b in ir.dicts(content)) if p]
         out.append({"role": role, "content": blocks})
     return out
 
@@ -152,15 +134,10 @@ def parse_request(body: dict) -> dict:
     budget = thinking.get("budget_tokens") if thinking.get("type") == "enabled" else None
     effort = ir.as_dict(body.get("output_config")).get("effort")
     tools = [
-        {
-            "name": t["name"],
-            "description": t.get("description") or "",
-            "schema": t["input_schema"],
-            "custom": False,
-        }
-        for t in ir.as_list(body.get("tools"))
+        ir.tool(t, t["input_schema"])
+        for t in ir.dicts(body.get("tools"))
         # Server tools (web search, code execution …) have no input schema: Anthropic-only.
-        if isinstance(t, dict) and t.get("name") and isinstance(t.get("input_schema"), dict)
+        if t.get("name") and isinstance(t.get("input_schema"), dict)
     ]
     return {
         "model": body.get("model"),
@@ -218,26 +195,21 @@ def render_block(b: dict) -> dict | None:
     return None
 
 
-def _render_messages(messages: list[dict]) -> tuple[list[str], list[dict]]:
-    system: list[str] = []
+def _render_messages(messages: list[dict]) -> list[dict]:
     out = []
     for m in messages:
-        if m["role"] == "system":
-            system.append(ir.text_of(m["content"]))
-            continue
         blocks = [r for r in (render_block(b) for b in m["content"]) if r]
         if m["role"] == "user":
             # Tool results must open the user turn that answers a tool call.
             blocks.sort(key=lambda r: r["type"] != "tool_result")
         if blocks:
             out.append({"role": m["role"], "content": blocks})
-    return system, ir.merge_roles(out)
+    return ir.merge_roles(out)
 
 
 def render_request(req: dict, model: str, default_max_tokens: int = 8192) -> dict:
-    mid_system, messages = _render_messages(req["messages"])
-    body: dict[str, Any] = {"model": model, "messages": messages}
-    system = [t for t in req["system"] + mid_system if t]
+    system, messages = ir.split_system(req)
+    body: dict[str, Any] = {"model": model, "messages": _render_messages(messages)}
     if system:
         body["system"] = [{"type": "text", "text": t} for t in system]
     max_tokens = req.get("max_tokens") or default_max_tokens
@@ -277,13 +249,7 @@ def render_request(req: dict, model: str, default_max_tokens: int = 8192) -> dic
 
 def parse_response(body: dict) -> dict:
     names: dict[str, str] = {}
-    content = [
-        p
-        for p in (
-            parse_block(b, names) for b in ir.as_list(body.get("content")) if isinstance(b, dict)
-        )
-        if p
-    ]
+    content = [p for p in (parse_block(b, names) for b in ir.dicts(body.get("content"))) if p]
     return {
         "id": body.get("id") or "",
         "model": body.get("model") or "",

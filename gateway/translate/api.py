@@ -114,7 +114,7 @@ def translate_error(status: int, body: Any, source: str, target: str) -> tuple[i
     render = {
         "anthropic": anthropic.render_error,
         "responses": responses.render_error,
-        "chat": chat.render_error,
+        "chat": responses.render_error,  # one OpenAI error shape
         "gemini": gemini.render_error,
     }[target]
     return status, render(status, kind if target == "anthropic" else "", message)

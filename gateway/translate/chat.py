@@ -1,9 +1,10 @@
-"""OpenAI Chat Completions bodies <-> IR: requests, non-streaming responses and error bodies.
+"""OpenAI Chat Completions bodies <-> IR: requests and non-streaming responses.
 
 Tool calls are ``assistant.tool_calls[]`` with JSON-string arguments; results are ``role:"tool"``
 messages keyed by ``tool_call_id``. Chat has no reasoning state to replay, so any signed thinking
 is dropped on the way in. Streamed requests ask for ``stream_options.include_usage`` so usage
-(and therefore cost) is never missing.
+(and therefore cost) is never missing. What Chat shares with the Responses API (tool choice,
+reasoning effort, function declarations and the error body) is ``responses``'s.
 
 Must never do I/O.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.translate import ir
-from gateway.translate.responses import ERROR_TYPES
+from gateway.translate.responses import parse_effort, parse_tool_choice, render_function
 from gateway.translate.usage import Usage, from_chat, to_chat
 
 FINISH_TO_IR = {
@@ -37,9 +38,7 @@ def _parts(content: Any) -> list[dict]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     out = []
-    for p in ir.as_list(content):
-        if not isinstance(p, dict):
-            continue
+    for p in ir.dicts(content):
         if (
             p.get("type") in ("text", "input_text", "output_text")
             and isinstance(p.get("text"), str)
@@ -47,10 +46,9 @@ def _parts(content: Any) -> list[dict]:
         ):
             out.append({"type": "text", "text": p["text"]})
         elif p.get("type") == "image_url":
-            url = p.get("image_url")
-            url = url.get("url") if isinstance(url, dict) else url
-            if isinstance(url, str) and url:
-                out.append(ir.image_from_url(url))
+            image = ir.image_from_url(p.get("image_url"))
+            if image:
+                out.append(image)
     return out
 
 
@@ -60,23 +58,14 @@ def _tool_calls(calls: Any, names: dict[str, str]) -> list[dict]:
         fn = ir.as_dict(ir.as_dict(c).get("function"))
         call_id = str(ir.as_dict(c).get("id") or "")
         names[call_id] = str(fn.get("name") or "")
-        out.append(
-            {
-                "type": "tool_call",
-                "id": call_id,
-                "name": names[call_id],
-                "args": ir.parse_args(fn.get("arguments")),
-            }
-        )
+        out.append(ir.tool_call(call_id, names[call_id], ir.parse_args(fn.get("arguments"))))
     return out
 
 
 def _parse_messages(messages: Any) -> list[dict]:
     names: dict[str, str] = {}
     out = []
-    for m in ir.as_list(messages):
-        if not isinstance(m, dict):
-            continue
+    for m in ir.dicts(messages):
         role = m.get("role")
         if role in ("system", "developer"):
             out.append({"role": "system", "content": _parts(m.get("content"))})
@@ -91,24 +80,9 @@ def _parse_messages(messages: Any) -> list[dict]:
             )
         elif role == "tool":
             call_id = str(m.get("tool_call_id") or "")
-            result = {
-                "type": "tool_result",
-                "id": call_id,
-                "name": names.get(call_id, ""),
-                "content": _parts(m.get("content")),
-                "is_error": False,
-            }
+            result = ir.tool_result(call_id, names.get(call_id, ""), _parts(m.get("content")))
             out.append({"role": "user", "content": [result]})
     return ir.merge_roles(out)
-
-
-def _parse_tool_choice(tc: Any) -> dict | None:
-    if tc in ("auto", "none"):
-        return {"type": tc}
-    if tc == "required":
-        return {"type": "any"}
-    name = ir.as_dict(ir.as_dict(tc).get("function")).get("name")
-    return {"type": "tool", "name": name} if name else None
 
 
 def parse_request(body: dict) -> dict:
@@ -116,23 +90,16 @@ def parse_request(body: dict) -> dict:
     for t in ir.as_list(body.get("tools")):
         fn = ir.as_dict(ir.as_dict(t).get("function"))
         if fn.get("name"):
-            schema = fn.get("parameters") or {"type": "object", "properties": {}}
-            tools.append(
-                {
-                    "name": fn["name"],
-                    "description": fn.get("description") or "",
-                    "schema": schema,
-                    "custom": False,
-                }
-            )
+            tools.append(ir.tool(fn, fn.get("parameters") or {"type": "object", "properties": {}}))
     stop = body.get("stop")
-    effort = body.get("reasoning_effort")
+    tc = body.get("tool_choice")
+    forced = ir.as_dict(ir.as_dict(tc).get("function")).get("name")
     return {
         "model": body.get("model"),
         "system": [],
         "messages": _parse_messages(body.get("messages")),
         "tools": tools,
-        "tool_choice": _parse_tool_choice(body.get("tool_choice")),
+        "tool_choice": parse_tool_choice(tc, forced),
         "max_tokens": body.get("max_completion_tokens") or body.get("max_tokens"),
         "temperature": body.get("temperature"),
         "top_p": body.get("top_p"),
@@ -140,9 +107,7 @@ def parse_request(body: dict) -> dict:
         if isinstance(stop, str)
         else [s for s in ir.as_list(stop) if isinstance(s, str)],
         "stream": bool(body.get("stream")),
-        "thinking": bool(effort) and effort not in ("none", "minimal"),
-        "budget": None,
-        "effort": effort if effort not in (None, "none") else None,
+        **parse_effort(body.get("reasoning_effort")),
         "output": _parse_output(ir.as_dict(body.get("response_format"))),
     }
 
@@ -207,17 +172,7 @@ def render_request(req: dict, model: str) -> dict:
         messages.extend(_render_message(m))
     body: dict[str, Any] = {"model": model, "messages": messages}
     if req["tools"]:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": t["name"],
-                    "description": t["description"],
-                    "parameters": t["schema"],
-                },
-            }
-            for t in req["tools"]
-        ]
+        body["tools"] = [{"type": "function", "function": render_function(t)} for t in req["tools"]]
         tc = req.get("tool_choice") or {}
         if tc.get("type") == "tool":
             body["tool_choice"] = {"type": "function", "function": {"name": tc["name"]}}
@@ -282,8 +237,3 @@ def render_response(resp: dict, model: str) -> dict:
         ],
         "usage": to_chat(resp.get("usage") or Usage()),
     }
-
-
-def render_error(status: int, kind: str, message: str) -> dict:
-    typ = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": typ, "param": None, "code": kind or None}}

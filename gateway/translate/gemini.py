@@ -58,12 +58,7 @@ def parse_part(p: dict, seed: str, n: int, pending: dict[str, list[str]]) -> dic
         call_id = str(fc.get("id") or ir.synthetic_call_id(seed, n))
         name = str(fc.get("name") or "")
         pending.setdefault(name, []).append(call_id)
-        block = {
-            "type": "tool_call",
-            "id": call_id,
-            "name": name,
-            "args": ir.as_dict(fc.get("args")),
-        }
+        block = ir.tool_call(call_id, name, ir.as_dict(fc.get("args")))
     elif "functionResponse" in p:
         fr = ir.as_dict(p["functionResponse"])
         name = str(fr.get("name") or "")
@@ -71,14 +66,7 @@ def parse_part(p: dict, seed: str, n: int, pending: dict[str, list[str]]) -> dic
         call_id = str(fr.get("id") or (queue[0] if queue else ir.synthetic_call_id(seed, n)))
         if call_id in queue:
             queue.remove(call_id)
-        content, is_error = _result_content(fr.get("response"))
-        return {
-            "type": "tool_result",
-            "id": call_id,
-            "name": name,
-            "content": content,
-            "is_error": is_error,
-        }
+        return ir.tool_result(call_id, name, *_result_content(fr.get("response")))
     elif p.get("thought"):
         return {"type": "thinking", "family": "gemini", "raw": p}
     elif isinstance(p.get("text"), str):
@@ -149,14 +137,7 @@ def parse_request(body: dict) -> dict:
                     or json_schema(fd.get("parameters"))
                     or {"type": "object", "properties": {}}
                 )
-                tools.append(
-                    {
-                        "name": fd["name"],
-                        "description": fd.get("description") or "",
-                        "schema": schema,
-                        "custom": False,
-                    }
-                )
+                tools.append(ir.tool(fd, schema))
     gen = ir.as_dict(body.get("generationConfig"))
     thinking = ir.as_dict(gen.get("thinkingConfig"))
     budget = thinking.get("thinkingBudget")
@@ -230,14 +211,10 @@ def render_part(b: dict, names: dict[str, str], first_call: bool) -> dict | None
     return part
 
 
-def _render_contents(messages: list[dict]) -> tuple[list[str], list[dict]]:
+def _render_contents(messages: list[dict]) -> list[dict]:
     names = {b["id"]: b["name"] for m in messages for b in m["content"] if b["type"] == "tool_call"}
-    system: list[str] = []
     contents = []
     for m in messages:
-        if m["role"] == "system":
-            system.append(ir.text_of(m["content"]))
-            continue
         parts = []
         first_call = True
         for b in m["content"]:
@@ -249,13 +226,12 @@ def _render_contents(messages: list[dict]) -> tuple[list[str], list[dict]]:
             contents.append(
                 {"role": "model" if m["role"] == "assistant" else "user", "parts": parts}
             )
-    return system, ir.merge_roles(contents)
+    return ir.merge_roles(contents)
 
 
 def render_request(req: dict, model: str) -> dict:
-    mid_system, contents = _render_contents(req["messages"])
-    body: dict[str, Any] = {"contents": contents}
-    system = [t for t in req["system"] + mid_system if t]
+    system, messages = ir.split_system(req)
+    body: dict[str, Any] = {"contents": _render_contents(messages)}
     if system:
         body["systemInstruction"] = {"parts": [{"text": t} for t in system]}
     if req["tools"]:

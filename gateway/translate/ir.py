@@ -157,8 +157,14 @@ def image_data_url(block: dict) -> str:
     return f"data:{block.get('media_type', 'image/png')};base64,{block.get('data', '')}"
 
 
-def image_from_url(url: str) -> dict:
-    """``data:`` URLs become inline images, anything else stays a URL."""
+def image_from_url(value: Any) -> dict | None:
+    """An OpenAI ``image_url`` (a URL or ``{"url"}``) as an image block; None without a URL.
+
+    ``data:`` URLs become inline images, anything else stays a URL.
+    """
+    url = value.get("url") if isinstance(value, dict) else value
+    if not isinstance(url, str) or not url:
+        return None
     if url.startswith("data:") and ";base64," in url:
         head, data = url[5:].split(";base64,", 1)
         return {"type": "image", "media_type": head or "image/png", "data": data}
@@ -171,6 +177,35 @@ def as_dict(value: Any) -> dict:
 
 def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
+
+
+def dicts(value: Any) -> list[dict]:
+    """The JSON objects in a list taken from a body; anything else in it (or a non-list) is skipped."""
+    return [v for v in as_list(value) if isinstance(v, dict)]
+
+
+def tool(decl: dict, schema: Any, custom: bool = False) -> dict:
+    """The IR tool for a declaration that has a ``name`` and may have a ``description``."""
+    return {
+        "name": decl["name"],
+        "description": decl.get("description") or "",
+        "schema": schema,
+        "custom": custom,
+    }
+
+
+def tool_call(call_id: str, name: str, args: dict) -> dict:
+    return {"type": "tool_call", "id": call_id, "name": name, "args": args}
+
+
+def tool_result(call_id: str, name: str, content: list[dict], is_error: bool = False) -> dict:
+    return {
+        "type": "tool_result",
+        "id": call_id,
+        "name": name,
+        "content": content,
+        "is_error": is_error,
+    }
 
 
 def needs_thinking_dropped(messages: list[dict], family: str) -> bool:
@@ -215,6 +250,21 @@ def defer_system(messages: list[dict]) -> list[dict]:
             out.extend(held)
             held = []
     return out + held
+
+
+def split_system(req: dict) -> tuple[list[str], list[dict]]:
+    """The request's system texts, then those of system messages, and the other messages.
+
+    For providers that take system text once, ahead of the conversation (Anthropic, Gemini).
+    """
+    system = list(req["system"])
+    messages = []
+    for msg in req["messages"]:
+        if msg["role"] == "system":
+            system.append(text_of(msg["content"]))
+        else:
+            messages.append(msg)
+    return [t for t in system if t], messages
 
 
 def merge_roles(messages: list[dict]) -> list[dict]:

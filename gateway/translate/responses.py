@@ -5,6 +5,8 @@
 tools (Codex's ``apply_patch``) become JSON tools taking ``{"input": string}`` for other providers
 and are turned back into ``custom_tool_call`` items on the way back. Encrypted ``reasoning`` items
 are opaque ``openai`` reasoning state: replayed unchanged to an OpenAI target, dropped otherwise.
+The parts Chat Completions shares (tool choice, reasoning effort, function declarations, the error
+body) are here, and ``chat`` uses them.
 
 Must never do I/O.
 """
@@ -39,19 +41,16 @@ def _parts(content: Any) -> list[dict]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     out = []
-    for p in ir.as_list(content):
-        if not isinstance(p, dict):
-            continue
+    for p in ir.dicts(content):
         kind = p.get("type")
         if kind in TEXT_PARTS:
             text = p.get("text", p.get("refusal"))
             if isinstance(text, str) and text:
                 out.append({"type": "text", "text": text})
         elif kind == "input_image":
-            url = p.get("image_url")
-            url = url.get("url") if isinstance(url, dict) else url
-            if isinstance(url, str) and url:
-                out.append(ir.image_from_url(url))
+            image = ir.image_from_url(p.get("image_url"))
+            if image:
+                out.append(image)
     return out
 
 
@@ -71,19 +70,10 @@ def _parse_item(item: dict, names: dict[str, str]) -> tuple[str, list[dict]] | N
             if kind == "function_call"
             else {"input": item.get("input") or ""}
         )
-        return "assistant", [
-            {"type": "tool_call", "id": call_id, "name": names[call_id], "args": args}
-        ]
+        return "assistant", [ir.tool_call(call_id, names[call_id], args)]
     if kind in ("function_call_output", "custom_tool_call_output"):
         call_id = str(item.get("call_id") or "")
-        result = {
-            "type": "tool_result",
-            "id": call_id,
-            "name": names.get(call_id, ""),
-            "content": _parts(item.get("output")),
-            "is_error": False,
-        }
-        return "user", [result]
+        return "user", [ir.tool_result(call_id, names.get(call_id, ""), _parts(item.get("output")))]
     if kind == "reasoning":
         return "assistant", [{"type": "thinking", "family": "openai", "raw": item}]
     return None
@@ -101,43 +91,34 @@ def _parse_input(value: Any) -> list[dict]:
     return ir.merge_roles(messages)
 
 
-def _parse_tool_choice(tc: Any) -> dict | None:
+def parse_tool_choice(tc: Any, name: Any) -> dict | None:
+    """OpenAI's ``tool_choice`` (Responses and Chat): a mode, or a function called ``name``."""
     if tc in ("auto", "none"):
         return {"type": tc}
     if tc == "required":
         return {"type": "any"}
-    tc = ir.as_dict(tc)
-    if tc.get("name"):
-        return {"type": "tool", "name": tc["name"]}
-    return None
+    return {"type": "tool", "name": name} if name else None
+
+
+def parse_effort(effort: Any) -> dict:
+    """The IR thinking fields for OpenAI's ``reasoning_effort`` (``none``/``minimal``: no thinking)."""
+    return {
+        "thinking": bool(effort) and effort not in ("none", "minimal"),
+        "budget": None,
+        "effort": effort if effort not in (None, "none") else None,
+    }
 
 
 def parse_request(body: dict) -> dict:
     tools = []
-    for t in ir.as_list(body.get("tools")):
-        if not isinstance(t, dict) or not t.get("name"):
+    for t in ir.dicts(body.get("tools")):
+        if not t.get("name"):
             continue
         if t.get("type") == "function":
-            schema = t.get("parameters") or {"type": "object", "properties": {}}
-            tools.append(
-                {
-                    "name": t["name"],
-                    "description": t.get("description") or "",
-                    "schema": schema,
-                    "custom": False,
-                }
-            )
+            tools.append(ir.tool(t, t.get("parameters") or {"type": "object", "properties": {}}))
         elif t.get("type") == "custom":
-            tools.append(
-                {
-                    "name": t["name"],
-                    "description": t.get("description") or "",
-                    "schema": ir.CUSTOM_TOOL_SCHEMA,
-                    "custom": True,
-                }
-            )
-    reasoning = ir.as_dict(body.get("reasoning"))
-    effort = reasoning.get("effort")
+            tools.append(ir.tool(t, ir.CUSTOM_TOOL_SCHEMA, custom=True))
+    tc = body.get("tool_choice")
     instructions = body.get("instructions")
     messages = _parse_input(body.get("input"))
     return {
@@ -145,15 +126,13 @@ def parse_request(body: dict) -> dict:
         "system": [instructions] if isinstance(instructions, str) and instructions else [],
         "messages": messages,
         "tools": tools,
-        "tool_choice": _parse_tool_choice(body.get("tool_choice")),
+        "tool_choice": parse_tool_choice(tc, ir.as_dict(tc).get("name")),
         "max_tokens": body.get("max_output_tokens"),
         "temperature": body.get("temperature"),
         "top_p": body.get("top_p"),
         "stop": [],
         "stream": bool(body.get("stream")),
-        "thinking": bool(effort) and effort not in ("none", "minimal"),
-        "budget": None,
-        "effort": effort if effort not in (None, "none") else None,
+        **parse_effort(ir.as_dict(body.get("reasoning")).get("effort")),
         "output": _parse_output(ir.as_dict(ir.as_dict(body.get("text")).get("format"))),
     }
 
@@ -208,6 +187,11 @@ def render_item(block: dict, custom: set[str]) -> dict | None:
     return None
 
 
+def render_function(tool: dict) -> dict:
+    """An IR tool as OpenAI's function declaration (Responses lists it flat, Chat under ``function``)."""
+    return {"name": tool["name"], "description": tool["description"], "parameters": tool["schema"]}
+
+
 def _render_input(messages: list[dict], custom: set[str]) -> list[dict]:
     items: list[dict] = []
     for m in messages:
@@ -242,12 +226,7 @@ def render_request(req: dict, model: str) -> dict:
         body["tools"] = [
             {"type": "custom", "name": t["name"], "description": t["description"]}
             if t["custom"]
-            else {
-                "type": "function",
-                "name": t["name"],
-                "description": t["description"],
-                "parameters": t["schema"],
-            }
+            else {"type": "function", **render_function(t)}
             for t in req["tools"]
         ]
         tc = req.get("tool_choice") or {}
@@ -359,5 +338,6 @@ def parse_error(body: Any) -> tuple[str, str]:
 
 
 def render_error(status: int, kind: str, message: str) -> dict:
+    """OpenAI's error body (Responses and Chat)."""
     typ = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     return {"error": {"message": message, "type": typ, "param": None, "code": kind or None}}

@@ -1,6 +1,6 @@
 """The gateway side of the end-to-end suite: a real ``reins gateway`` and CLI runs through it.
 
-``LiveGateway`` starts ``reins gateway`` as its own process on an ephemeral 127.0.0.1 port, over
+``start_gateway`` starts ``reins gateway`` as its own process on an ephemeral 127.0.0.1 port, over
 the store of a live ``reins serve`` (tokens in, usage rows out), with providers that point at the
 fake upstreams of ``fake_upstream.py``. Provider keys exist only in the gateway's environment.
 ``claude_through_gateway`` / ``codex_through_gateway`` run the real CLIs in a machine configured
@@ -11,20 +11,10 @@ It must never pass a provider key to a CLI, nor a Reins token to an upstream.
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
-import requests
-import yaml
+from tests.conftest import LiveGateway
 
-from tests.conftest import stop_group
-
-from ..conftest import free_port
 from .clis import Run, base_env, run
 from .conftest import Machine
 
@@ -67,67 +57,9 @@ def gateway_config(anthropic: str, limited: str, responses: str, fallback_alias:
     }
 
 
-class LiveGateway:
-    """``reins gateway`` as a real process (one worker) over the store ``db``."""
-
-    def __init__(self, tmp: Path, db: Path, config: dict) -> None:
-        self.db = db
-        config_path = tmp / "gateway.yaml"
-        config_path.write_text(yaml.safe_dump(config))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / "gateway.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "-m", "reins.cli", "gateway", "--port", str(self.port)]
-        command += ["--config", str(config_path), "--db", str(db), "--workers", "1"]
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        env = {k: v for k, v in env.items() if k not in ("REINS_CONFIG", "REINS_DB")}
-        self.process = subprocess.Popen(
-            command,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**env, **KEY_ENVS},
-            start_new_session=True,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"reins gateway exited:\n{self.output()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"reins gateway did not become ready:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def usage(self, session: str, expect: int, timeout: float = 10) -> list[dict[str, Any]]:
-        """The usage rows of ``session``, oldest first, once at least ``expect`` are written."""
-        deadline = time.monotonic() + timeout
-        while True:
-            conn = sqlite3.connect(self.db)
-            conn.row_factory = sqlite3.Row
-            try:
-                rows = [
-                    dict(row)
-                    for row in conn.execute(
-                        "SELECT * FROM usage WHERE session_id = ? ORDER BY time_us, id", (session,)
-                    )
-                ]
-            finally:
-                conn.close()
-            if len(rows) >= expect or time.monotonic() > deadline:
-                return rows
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        stop_group(self.process)
-        self.log.close()
+def start_gateway(tmp: Path, db: Path, config: dict) -> LiveGateway:
+    """``reins gateway`` (one worker) over the store ``db``, the fake providers' keys its own."""
+    return LiveGateway(tmp, db, config, KEY_ENVS)
 
 
 def claude_through_gateway(

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import LiveGateway
+
 from .fake_upstream import FakeAnthropic, FakeResponses
 from .gateway_fixtures import (
-    LiveGateway,
     claude_through_gateway,
     codex_through_gateway,
     gateway_config,
+    start_gateway,
 )
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +68,7 @@ def gateway(
             "hard": 10,
         }
     ]
-    live = LiveGateway(tmp_path_factory.mktemp("gateway"), shared_reins.db, config)
+    live = start_gateway(tmp_path_factory.mktemp("gateway"), shared_reins.db, config)
     try:
         spend_the_budget(live, shared_reins.developer, upstreams)
         yield live

@@ -25,9 +25,9 @@ from .fake_providers import FakeAnthropicShell, FakeGemini
 from .fake_upstream import FINAL_PREFIX, FakeAnthropic, FakeResponses
 from .gateway_fixtures import (
     OPENAI_KEY,
-    LiveGateway,
     claude_through_gateway,
     codex_through_gateway,
+    start_gateway,
 )
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def test_claude_code_rate_limited_on_claude_is_served_by_gemini(reins, machine, 
             {"kind": "gemini", "base_url": gemini.url},
             "gemini-2.5-flash",
         )
-        gateway = LiveGateway(tmp_path, reins.db, config)
+        gateway = start_gateway(tmp_path, reins.db, config)
         try:
             machine.install("claude-code", reins, "--gateway", gateway.url)
             run = claude_through_gateway(machine)
@@ -112,7 +112,7 @@ def test_claude_code_rate_limited_on_claude_is_served_by_gemini(reins, machine, 
     assert pre["decision"] == "allow" and pre["tool"] == "Bash"
     assert pre["tool_use_id"] == post["tool_use_id"]
 
-    usage = gateway.usage(session, 2)
+    usage = gateway.usage_rows(2, session=session)
     assert {(u["provider"], u["model"]) for u in usage} == {("backup", "gemini-2.5-flash")}
     first = json.loads(usage[0]["attempt_log"])
     assert [(a["provider"], a["format"], a.get("error")) for a in first] == [
@@ -140,7 +140,7 @@ def test_codex_rate_limited_on_openai_is_served_by_an_anthropic_target(reins, ma
             {"kind": "anthropic", "base_url": claude.url},
             "claude-sonnet-4-5",
         )
-        gateway = LiveGateway(tmp_path, reins.db, config)
+        gateway = start_gateway(tmp_path, reins.db, config)
         try:
             machine.install("codex", reins, "--gateway", gateway.url)
             run = codex_through_gateway(machine, reins.developer)
@@ -163,7 +163,7 @@ def test_codex_rate_limited_on_openai_is_served_by_an_anthropic_target(reins, ma
     [pre] = by_event(rows, "PreToolUse")
     assert pre["decision"] == "allow" and pre["tool_use_id"] == "toolu_codex1"
 
-    usage = gateway.usage(session, 2)
+    usage = gateway.usage_rows(2, session=session)
     assert {(u["provider"], u["inbound"]) for u in usage} == {("backup", "responses")}
     first = json.loads(usage[0]["attempt_log"])
     assert [(a["provider"], a["format"]) for a in first] == [

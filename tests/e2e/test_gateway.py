@@ -19,15 +19,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import LiveGateway
+
 from .conftest import by_event, codex_session
 from .fake_upstream import FINAL_PREFIX, FakeAnthropic, FakeResponses, FakeUpstream
 from .gateway_fixtures import (
     ANTHROPIC_KEY,
     OPENAI_KEY,
-    LiveGateway,
     claude_through_gateway,
     codex_through_gateway,
     gateway_config,
+    start_gateway,
 )
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +68,7 @@ def gateway(
     config = gateway_config(
         upstreams.anthropic.url, upstreams.limited.url, upstreams.responses.url, FALLBACK_ALIAS
     )
-    live = LiveGateway(tmp_path_factory.mktemp("gateway"), shared_reins.db, config)
+    live = start_gateway(tmp_path_factory.mktemp("gateway"), shared_reins.db, config)
     try:
         yield live
     finally:
@@ -115,7 +117,7 @@ def test_claude_code_completes_a_tool_call_through_the_gateway(
 
     session = result["session_id"]
     turns = len(upstreams.anthropic.model_requests())
-    rows = gateway.usage(session, expect=turns)
+    rows = gateway.usage_rows(turns, session=session)
     assert len(rows) == turns >= 2, (rows, upstreams.anthropic.model_requests())
     assert_usage_filled(rows, "anthropic", "anthropic")
     assert all(row["attempts"] == 1 for row in rows), rows
@@ -141,7 +143,7 @@ def test_codex_completes_a_tool_call_through_the_gateway(shared_reins, gateway, 
 
     session = codex_session(upstreams.responses)
     turns = len(upstreams.responses.model_requests())
-    rows = gateway.usage(session, expect=turns)
+    rows = gateway.usage_rows(turns, session=session)
     assert len(rows) == turns >= 2, rows
     assert_usage_filled(rows, "responses", "openai")
     audit = shared_reins.audit(session=session)
@@ -167,7 +169,7 @@ def test_claude_code_falls_back_when_the_first_target_answers_429(
     [limited] = upstreams.limited.model_requests()  # then the target rests (cooldown)
     assert {k.lower(): v for k, v in limited.headers.items()}.get("x-api-key") == ANTHROPIC_KEY
 
-    rows = gateway.usage(result["session_id"], expect=2)
+    rows = gateway.usage_rows(2, session=result["session_id"])
     routed = [row for row in rows if row["route"] == FALLBACK_ALIAS]
     assert len(routed) >= 2 and all(row["status"] == 200 for row in rows), rows
     first = routed[0]

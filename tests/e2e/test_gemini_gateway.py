@@ -26,7 +26,7 @@ from ..conftest import make_token
 from .clis import REPO, Run, base_env, npm_available, run
 from .fake_providers import FakeAnthropicShell
 from .fake_upstream import FINAL_PREFIX, FakeAnthropic
-from .gateway_fixtures import ANTHROPIC_KEY, LiveGateway
+from .gateway_fixtures import ANTHROPIC_KEY, start_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +119,7 @@ def test_gemini_cli_runs_a_tool_through_the_gateway_served_by_claude(
         },
         "usage": {"flush_s": 0.1},
     }
-    gateway = LiveGateway(tmp_path, db, config)
+    gateway = start_gateway(tmp_path, db, config)
     try:
         home, project = tmp_path / "home", tmp_path / "project"
         home.mkdir()
@@ -136,7 +136,7 @@ def test_gemini_cli_runs_a_tool_through_the_gateway_served_by_claude(
         for req in requests + limited.model_requests():
             assert req.headers.get("x-api-key") == ANTHROPIC_KEY
             assert token not in json.dumps(req.headers)
-        rows = gateway.usage("", expect=len(requests))
+        rows = gateway.usage_rows(len(requests), session="")
         assert {r["inbound"] for r in rows} == {"gemini"}
         assert {r["provider"] for r in rows if r["status"] == 200} == {"claude"}
         first = json.loads(rows[0]["attempt_log"])

@@ -9,11 +9,8 @@ abandoned, so tests can check what the gateway forwarded and whether it cancelle
 from __future__ import annotations
 
 import json
-import os
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,10 +19,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import requests
-import yaml
 
-from tests.conftest import stop_group
+from tests.conftest import LiveGateway
 
 threading.stack_size(512 * 1024)
 
@@ -166,74 +161,17 @@ def _reset(conn: socket.socket) -> None:
     conn.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class GatewayProcess:
-    """``reins gateway`` on an ephemeral port, with a token for user dana."""
+class GatewayProcess(LiveGateway):
+    """``reins gateway`` on an ephemeral port over its own store, with a token for user dana."""
 
     def __init__(
         self, tmp: Path, config: dict, env: dict[str, str], workers: int, make_token: Callable
     ) -> None:
-        self.db = tmp / "reins.db"
-        self.token = make_token(self.db, "dana", "developer")
-        self.config_path = tmp / f"gateway-{len(list(tmp.glob('gateway-*.yaml')))}.yaml"
-        self.config_path.write_text(yaml.safe_dump(config))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / f"gateway-{self.port}.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        command = [
-            sys.executable, "-m", "reins.cli", "gateway", "--port", str(self.port),
-            "--config", str(self.config_path), "--db", str(self.db), "--workers", str(workers),
-        ]  # fmt: skip
-        full_env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        self.process = subprocess.Popen(
-            command, stdout=self.log, stderr=subprocess.STDOUT, env={**full_env, **env},
-            start_new_session=True,
-        )  # fmt: skip
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited: {self.log_path.read_text()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("gateway did not become ready")
-
-    def output(self) -> str:
-        return self.log_path.read_text()
+        self.token = make_token(tmp / "reins.db", "dana", "developer")
+        super().__init__(tmp, tmp / "reins.db", config, env, workers)
 
     def auth(self, **extra: str) -> dict[str, str]:
         return {"x-api-key": self.token, "anthropic-version": "2023-06-01", **extra}
-
-    def usage_rows(self, expect: int, timeout: float = 10) -> list[dict]:
-        """Wait until the store holds at least ``expect`` usage rows; return them all."""
-        import sqlite3
-
-        deadline = time.monotonic() + timeout
-        while True:
-            conn = sqlite3.connect(self.db)
-            conn.row_factory = sqlite3.Row
-            try:
-                rows = [dict(r) for r in conn.execute("SELECT * FROM usage ORDER BY id")]
-            finally:
-                conn.close()
-            if len(rows) >= expect or time.monotonic() > deadline:
-                return rows
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        stop_group(self.process)
-        self.log.close()
 
 
 @pytest.fixture

@@ -9,10 +9,13 @@ import os
 import shutil
 import stat
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PY39 = Path("/root/.pyenv/versions/3.9.18/bin/python3.9")
@@ -60,21 +63,49 @@ def run_sh(script: str, args: list[str], home: Path, path: str) -> subprocess.Co
     )
 
 
+def run_offline(tmp_path: Path, pythons: dict[str, Path]) -> subprocess.CompletedProcess:
+    """The repo's script in a fresh HOME, told of a server that is not there (port 9)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    args = ["--server", "http://127.0.0.1:9", "--token", "t"]
+    return run_sh(TEMPLATE.read_text(), args, home, basic_path(tmp_path, pythons))
+
+
+@dataclass
+class Served:
+    """A live server, dana's token and the script it serves, for a fresh HOME where Claude Code
+    has been used, with Python 3.9 behind a shim as the only interpreter on PATH."""
+
+    server: LiveServer
+    token: str
+    script: str
+    home: Path
+    path: str
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return run_sh(self.script, list(args), self.home, self.path)
+
+
+@pytest.fixture
+def served(tmp_path: Path, server_factory, token_factory) -> Served:
+    server = server_factory()
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    script = subprocess.run(  # fetched as the one-liner fetches it
+        ["curl", "-fsSL", f"{server.url}/install.sh"], capture_output=True, text=True, check=True
+    ).stdout
+    token = token_factory(server.db, "dana", "developer")
+    return Served(server, token, script, home, basic_path(tmp_path, {"python3": PY39}))
+
+
 @needs_py39
 @needs_curl
 def test_one_liner_in_a_fresh_home_gives_a_working_setup(
-    tmp_path: Path, server_factory, token_factory
+    tmp_path: Path, served: Served, token_factory
 ) -> None:
-    server = server_factory()
-    token = token_factory(server.db, "dana", "developer")
-    home = tmp_path / "home"
-    (home / ".claude").mkdir(parents=True)  # Claude Code has been used on this machine
-    path = basic_path(tmp_path, {"python3": PY39})
-    served = subprocess.run(
-        ["curl", "-fsSL", f"{server.url}/install.sh"], capture_output=True, text=True, check=True
-    ).stdout
+    server, token, home, path = served.server, served.token, served.home, served.path
 
-    done = run_sh(served, ["--token", token, "--agent", "laptop"], home, path)
+    done = served.run("--token", token, "--agent", "laptop")
 
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
@@ -122,38 +153,19 @@ def test_one_liner_in_a_fresh_home_gives_a_working_setup(
 
 @needs_py39
 @needs_curl
-def test_client_only_lays_out_the_client_and_touches_no_harness(
-    tmp_path: Path, server_factory, token_factory
-) -> None:
-    server = server_factory()
-    token = token_factory(server.db, "dana", "developer")
-    home = tmp_path / "home"
-    (home / ".claude").mkdir(parents=True)
-    served = requests.get(f"{server.url}/install.sh", timeout=10).text
-
-    done = run_sh(
-        served,
-        ["--token", token, "--client-only", "--fail-mode", "closed"],
-        home,
-        basic_path(tmp_path, {"python3": PY39}),
-    )
+def test_client_only_lays_out_the_client_and_touches_no_harness(served: Served) -> None:
+    done = served.run("--token", served.token, "--client-only", "--fail-mode", "closed")
 
     assert done.returncode == 0, done.stdout + done.stderr
+    home = served.home
     config = json.loads((home / ".reins" / "config.json").read_text())
-    assert config["fail_mode"] == "closed" and config["server"] == server.url
+    assert config["fail_mode"] == "closed" and config["server"] == served.server.url
     assert (home / ".reins" / "lib" / "reins_engine" / "evaluator.py").is_file()
     assert not (home / ".claude" / "settings.json").exists()
 
 
 def test_no_python_at_all_is_a_clear_error(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    done = run_sh(
-        TEMPLATE.read_text(),
-        ["--server", "http://127.0.0.1:9", "--token", "t"],
-        home,
-        basic_path(tmp_path, {}),
-    )
+    done = run_offline(tmp_path, {})
     assert done.returncode == 1
     assert "python3 (3.9 or newer) was not found on PATH" in done.stderr
     assert "--python" in done.stderr
@@ -161,14 +173,7 @@ def test_no_python_at_all_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not PY38.exists(), reason=f"{PY38} is not installed")
 def test_only_an_old_python_names_it_and_the_fix(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    done = run_sh(
-        TEMPLATE.read_text(),
-        ["--server", "http://127.0.0.1:9", "--token", "t"],
-        home,
-        basic_path(tmp_path, {"python3": PY38}),
-    )
+    done = run_offline(tmp_path, {"python3": PY38})
     assert done.returncode == 1
     assert "Python 3.9 or newer is needed; found only: python3 (3.8.18" in done.stderr
 
@@ -193,40 +198,21 @@ def test_bad_arguments_are_clear_errors(tmp_path: Path, args: list[str], message
 @needs_py39
 @needs_curl
 def test_unreachable_server_says_so(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    done = run_sh(
-        TEMPLATE.read_text(),
-        ["--server", "http://127.0.0.1:9", "--token", "t"],
-        home,
-        basic_path(tmp_path, {"python3": PY39}),
-    )
+    done = run_offline(tmp_path, {"python3": PY39})
     assert done.returncode == 1
     assert "could not download the installer from http://127.0.0.1:9" in done.stderr
-    assert not list((home / ".reins").glob("*.part.*"))
+    assert not list((tmp_path / "home" / ".reins").glob("*.part.*"))
 
 
 @needs_py39
 @needs_curl
-def test_other_options_reach_the_installer_unchanged(
-    tmp_path: Path, server_factory, token_factory
-) -> None:
+def test_other_options_reach_the_installer_unchanged(served: Served) -> None:
     """``--mode=http`` is not the script's own option: it is passed on to ``install``."""
-    server = server_factory()
-    token = token_factory(server.db, "dana", "developer")
-    home = tmp_path / "home"
-    (home / ".claude").mkdir(parents=True)
-    served = requests.get(f"{server.url}/install.sh", timeout=10).text
-
-    done = run_sh(
-        served,
-        ["--mode=http", "--token", token, "--fail-mode", "closed"],
-        home,
-        basic_path(tmp_path, {"python3": PY39}),
-    )
+    done = served.run("--mode=http", "--token", served.token, "--fail-mode", "closed")
 
     assert done.returncode == 0, done.stdout + done.stderr
+    home = served.home
     settings = json.loads((home / ".claude" / "settings.json").read_text())
     handlers = [h for groups in settings["hooks"].values() for g in groups for h in g["hooks"]]
-    assert f"{server.url}/v1/hooks/claude-code" in {h.get("url") for h in handlers}
+    assert f"{served.server.url}/v1/hooks/claude-code" in {h.get("url") for h in handlers}
     assert json.loads((home / ".reins" / "config.json").read_text())["fail_mode"] == "closed"
