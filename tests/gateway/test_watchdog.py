@@ -104,3 +104,30 @@ def test_a_stream_that_stalls_past_read_timeout_is_refused(
     assert time.monotonic() - started < 2.5
     assert response.status_code == 502
     assert "nothing received for 0.3 s" in response.json()["error"]["message"]
+
+
+def test_a_client_that_stops_reading_is_dropped_after_request_timeout(
+    upstream_factory, gateway_factory, fakes
+):
+    big = {"type": "ping", "pad": "x" * 65536}
+    upstream = upstream_factory(lambda seen: fakes.Stream(fakes.sse(*[("ping", big)] * 400)))
+    config = {
+        "providers": {"anthropic": fakes.provider(upstream)},
+        "limits": {"request_timeout_s": 0.5},
+    }
+    gw = gateway_factory(config, env={"FAKE_KEY": "k"})
+    token = gw.auth()["x-api-key"]
+    body = b'{"model":"m","stream":true}'
+    with socket.create_connection(("127.0.0.1", gw.port)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills up at once
+        sock.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (token.encode(), len(body), body)
+        )
+        started = time.monotonic()
+        deadline = started + 10  # 26 MB at full speed would take far less; unread, forever
+        while upstream.abandoned == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert upstream.abandoned == 1, "the gateway kept waiting on a client that reads nothing"
+    [row] = gw.usage_rows(1)
+    assert row["outcome"] == "client_gone"
