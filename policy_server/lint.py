@@ -24,7 +24,8 @@ _CONDITION_TOOLS = {
     "schemes": {"WebFetch"},
     "url": {"WebFetch"},
 }
-_KNOWN_TOOLS = frozenset(TOOLS) | {"PowerShell", "Agent"}
+# Tool names a rule may name; the agent registry checks allowlists against them too.
+KNOWN_TOOLS = frozenset(TOOLS) | {"PowerShell", "Agent"}
 
 
 def lint(pack: Pack) -> list[Problem]:
@@ -86,9 +87,9 @@ def _names(rule: Rule) -> Iterable[Problem]:
                 f"unknown event {event!r}{_suggest(event, EVENTS)} (known: {', '.join(EVENTS)})",
             )
     for tool in rule.tools:
-        if tool in _KNOWN_TOOLS or tool.startswith("mcp__") or tool == "*":
+        if tool in KNOWN_TOOLS or tool.startswith("mcp__") or tool == "*":
             continue
-        known = sorted(_KNOWN_TOOLS | set(TOOL_GROUPS))
+        known = sorted(KNOWN_TOOLS | set(TOOL_GROUPS))
         yield _problem(
             rule,
             f"unknown tool {tool!r}{_suggest(tool, known)}; use a tool name, a group (@file, @write, …) or mcp__server__tool",

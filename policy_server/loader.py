@@ -175,12 +175,12 @@ def _parse_file(
     for error in errors:
         path = list(error.absolute_path)
         problems.append(
-            Problem(display, source.line(path), _schema_message(error), _rule_id(doc, path))
+            Problem(display, source.line(path), schema_message(error), _rule_id(doc, path))
         )
     return (doc if not errors and isinstance(doc, dict) else None), source
 
 
-def _schema_message(error: ValidationError) -> str:
+def schema_message(error: ValidationError) -> str:
     """jsonschema's messages, turned into a sentence that says what to change."""
     where = "/".join(str(p) for p in error.absolute_path) or "the file"
     if error.validator == "additionalProperties":

@@ -24,8 +24,8 @@ from jsonschema import Draft202012Validator
 from ..engine.detectors import find_secrets
 from ..engine.events import TOOL_GROUPS
 from ..engine.permission_rules import PermissionRule
-from ..lint import _KNOWN_TOOLS
-from ..loader import SCHEMA_DIR, _schema_message
+from ..lint import KNOWN_TOOLS
+from ..loader import SCHEMA_DIR, schema_message
 
 MAX_PROMPT_CHARS = 20_000
 MAX_MEMORY_CHARS = 20_000
@@ -145,7 +145,7 @@ def problems(doc: Any, *, check_paths: bool = True) -> list[AgentProblem]:
     if not isinstance(doc, dict):
         return [AgentProblem("", f"an agent is a mapping of fields, got {type(doc).__name__}")]
     found = [
-        AgentProblem("/".join(str(p) for p in e.absolute_path), _schema_message(e))
+        AgentProblem("/".join(str(p) for p in e.absolute_path), schema_message(e))
         for e in sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     ]
     if found:
@@ -231,10 +231,10 @@ def _tool_problem(entry: str) -> str:
         rule = PermissionRule(entry)
     except ValueError as exc:
         return str(exc)
-    if rule.tool.startswith("mcp__") or rule.tool in _KNOWN_TOOLS:
+    if rule.tool.startswith("mcp__") or rule.tool in KNOWN_TOOLS:
         return ""
     return (
-        f"unknown tool {rule.tool!r}; use one of {', '.join(sorted(_KNOWN_TOOLS))}, a group "
+        f"unknown tool {rule.tool!r}; use one of {', '.join(sorted(KNOWN_TOOLS))}, a group "
         f"({', '.join(TOOL_GROUPS)}), mcp__server__tool, or a rule like Bash(git status:*)"
     )
 
