@@ -1,8 +1,7 @@
-"""Render the policy-language reference in the README from the JSON Schema.
+"""Render the policy-language reference (``docs/policy-language.md``) from the JSON Schema.
 
-The schema is the one source of truth for the language; ``tests/policy_server/test_docs.py``
-fails when the README section drifts from it. Regenerate with
-``python -m policy_server.schema_docs --write``.
+The schema is the one source of truth for the language; ``tests/test_docs.py`` fails when the
+document drifts from it. Regenerate with ``python -m policy_server.schema_docs --write``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 
 from .loader import SCHEMA_DIR
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "policy-language.md"
 BEGIN = "<!-- BEGIN policy-language (generated from policies/schema/policy.schema.json) -->"
 END = "<!-- END policy-language -->"
 
@@ -96,13 +95,15 @@ def splice(readme: str, section: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Print or write the README's policy-language reference."
+        description="Print or write the policy-language reference (docs/policy-language.md)."
     )
-    parser.add_argument("--write", action="store_true", help=f"update {README.name} in place")
+    parser.add_argument("--write", action="store_true", help=f"update {REFERENCE.name} in place")
     args = parser.parse_args(argv)
     section = render()
     if args.write:
-        README.write_text(splice(README.read_text(encoding="utf-8"), section), encoding="utf-8")
+        REFERENCE.write_text(
+            splice(REFERENCE.read_text(encoding="utf-8"), section), encoding="utf-8"
+        )
     else:
         print(section)
     return 0
