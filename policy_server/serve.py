@@ -44,13 +44,23 @@ class PolicyServer(BaseApplication):
         self.cfg.set("proc_name", "reins-serve")
         # gunicorn's control socket lives in $HOME and would collide between two servers.
         self.cfg.set("control_socket_disable", True)
-        self.cfg.set("post_worker_init", _start_metrics_flusher)
+        self.cfg.set("post_worker_init", _after_worker_init)
         self.cfg.set("worker_exit", _flush_metrics)
 
     def load(self) -> Any:
         from .app import create_app
 
         return create_app(self.settings)
+
+
+def _after_worker_init(worker: Any) -> None:
+    """The app is loaded: keep its long-lived objects (the compiled policy pack, ~68,000 of
+    them) out of the garbage collector's full passes, which took ~13 ms each and landed on
+    whichever request was running; then start the metrics flusher."""
+    import gc
+
+    gc.freeze()
+    _start_metrics_flusher(worker)
 
 
 def _start_metrics_flusher(worker: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +14,8 @@ import requests
 
 from policy_server import store
 from policy_server.audit.verify import verify
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PAYLOAD = {
     "session_id": "s",
@@ -136,3 +140,19 @@ def test_sigkill_loses_no_acknowledged_event(tmp_path: Path, server_factory, tok
     conn = store.connect(db)
     assert verify(conn).ok
     assert post(restarted.url, dev, "ls").status_code == 200
+
+
+def test_a_worker_freezes_its_loaded_app_out_of_the_collector(tmp_path: Path) -> None:
+    """Full garbage collections must not walk the compiled pack on every request they land on."""
+    script = f"""
+import gc, sys
+from types import SimpleNamespace
+from policy_server.app import create_app
+from policy_server.serve import _after_worker_init
+app = create_app({{"db": {str(tmp_path / "r.db")!r}, "policies": None, "fail_mode": "auto"}})
+assert gc.get_freeze_count() == 0
+_after_worker_init(SimpleNamespace(wsgi=app))
+sys.exit(0 if gc.get_freeze_count() > 10_000 else 1)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
