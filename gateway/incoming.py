@@ -144,8 +144,8 @@ class ClientConnection:
         self.timed = True
 
     def send(self, data: bytes) -> None:
-        """Send all of ``data``; a client that takes none of it for ``request_timeout_s`` is
-        dropped (``OSError``)."""
+        """Send all of ``data``; a client that has not taken all of it after
+        ``request_timeout_s`` is dropped (``OSError``)."""
         self.reader.send_all(data, (self.watchdog, self.limits.request_timeout_s))
 
     def close(self) -> None:

@@ -56,6 +56,12 @@ class Period:
     long_above: int | None = None
     long_rates: Rates | None = None
 
+    def rates_for(self, prompt_tokens: int) -> Rates:
+        """The large-prompt tier's rates above its threshold, else the plain ones."""
+        if self.long_above is not None and prompt_tokens > self.long_above:
+            return self.long_rates  # type: ignore[return-value]
+        return self.rates
+
 
 @dataclass(frozen=True)
 class ModelPrice:
@@ -182,11 +188,7 @@ class PriceTable:
     def rates(self, model: str, at: dt.date | dt.datetime, prompt_tokens: int = 0) -> Rates | None:
         price = self.lookup(model)
         period = price.period_at(_day(at)) if price else None
-        if period is None:
-            return None
-        if period.long_above is not None and prompt_tokens > period.long_above:
-            return period.long_rates
-        return period.rates
+        return None if period is None else period.rates_for(prompt_tokens)
 
     def period_on(self, model: str, time_us: int) -> Period | None:
         """The price period in force for ``model`` on the UTC day of ``time_us`` (memoised: the
@@ -209,18 +211,9 @@ class PriceTable:
         period = self.period_on(model, time_us)
         if period is None:
             return None
-        rates = period.rates
-        if period.long_above is not None:
-            prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-            if prompt > period.long_above:
-                rates = period.long_rates  # type: ignore[assignment]
-        total = (
-            usage.input_tokens * rates.input
-            + usage.output_tokens * rates.output
-            + usage.cache_write_tokens * rates.cache_write
-            + usage.cache_read_tokens * rates.cache_read
-        )
-        return total / MILLION
+        cache_read, cache_write = usage.cache_read_tokens, usage.cache_write_tokens
+        rates = period.rates_for(usage.input_tokens + cache_read + cache_write)
+        return _charge(rates, usage.input_tokens, usage.output_tokens, cache_write, cache_read)
 
     def cost(self, model: str, usage: Any, at: dt.date | dt.datetime) -> Decimal | None:
         """USD cost of one call, exact; None when no price for ``model`` is in force at ``at``."""
@@ -229,8 +222,19 @@ class PriceTable:
         rates = self.rates(model, at, prompt)
         if rates is None:
             return None
-        total = sum((Decimal(tokens[k]) * getattr(rates, k) for k in PRICE_KEYS), Decimal(0))
-        return total / MILLION
+        return _charge(rates, *(tokens[k] for k in PRICE_KEYS))
+
+
+def _charge(rates: Rates, fresh: int, output: int, cache_write: int, cache_read: int) -> Decimal:
+    """USD for these token counts (``fresh``: input tokens not read from or written to a cache)
+    at ``rates`` (USD per million tokens), exact."""
+    total = (
+        fresh * rates.input
+        + output * rates.output
+        + cache_write * rates.cache_write
+        + cache_read * rates.cache_read
+    )
+    return total / MILLION
 
 
 def _day(at: dt.date | dt.datetime) -> dt.date:

@@ -17,6 +17,7 @@ from tests.conftest import LiveGateway
 
 from .clis import Run, base_env, run
 from .conftest import Machine
+from .fake_upstream import FakeAnthropic, FakeResponses, FakeUpstream
 
 ANTHROPIC_KEY = "sk-ant-gateway-only-e2e"  # fake keys: the gateway's, never a CLI's
 OPENAI_KEY = "sk-openai-gateway-only-e2e"
@@ -55,6 +56,31 @@ def gateway_config(anthropic: str, limited: str, responses: str, fallback_alias:
         },
         "usage": {"flush_s": 0.1},
     }
+
+
+class Upstreams:
+    """The fake providers of a gateway e2e module: Anthropic, an Anthropic that answers 429, and
+    OpenAI Responses; ``config`` is the gateway config over them."""
+
+    def __init__(self) -> None:
+        self.anthropic = FakeAnthropic()
+        self.limited = FakeAnthropic(error_status=429)
+        self.responses = FakeResponses()
+
+    def __enter__(self) -> Upstreams:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for upstream in self.all():
+            upstream.close()
+
+    def all(self) -> list[FakeUpstream]:
+        return [self.anthropic, self.limited, self.responses]
+
+    def config(self, fallback_alias: str) -> dict:
+        return gateway_config(
+            self.anthropic.url, self.limited.url, self.responses.url, fallback_alias
+        )
 
 
 def start_gateway(tmp: Path, db: Path, config: dict) -> LiveGateway:

@@ -2,9 +2,9 @@
 
 A user whose hard budget is spent is refused before any provider is called: Anthropic clients
 get HTTP 402 ``billing_error``, OpenAI clients HTTP 429 ``insufficient_quota``, both naming the
-budget. A refusal must end the run promptly, not loop on retries, and never reach the provider. Claude Code
-2.1.197 shows our message (the budget's name and reset time); Codex 0.171.0 shows its own "Quota
-exceeded. Check your plan and billing details." for any ``insufficient_quota``.
+budget. A refusal must end the run promptly, not loop on retries, and never reach the provider.
+Claude Code 2.1.197 shows our message (the budget's name and reset time); Codex 0.171.0 shows its
+own "Quota exceeded. Check your plan and billing details." for any ``insufficient_quota``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ import requests
 
 from tests.conftest import LiveGateway
 
-from .fake_upstream import FakeAnthropic, FakeResponses
 from .gateway_fixtures import (
+    Upstreams,
     claude_through_gateway,
     codex_through_gateway,
-    gateway_config,
     start_gateway,
 )
 
@@ -32,32 +31,17 @@ BUDGET = "e2e-spent-cap"
 BODY = b'{"model":"claude-sonnet-4-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}'
 
 
-class Upstreams:
-    def __init__(self) -> None:
-        self.anthropic = FakeAnthropic()
-        self.responses = FakeResponses()
-
-    def close(self) -> None:
-        self.anthropic.close()
-        self.responses.close()
-
-
 @pytest.fixture(scope="module")
 def upstreams() -> Iterator[Upstreams]:
-    fakes = Upstreams()
-    try:
+    with Upstreams() as fakes:
         yield fakes
-    finally:
-        fakes.close()
 
 
 @pytest.fixture(scope="module")
 def gateway(
     shared_reins: Any, upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveGateway]:
-    config = gateway_config(
-        upstreams.anthropic.url, upstreams.anthropic.url, upstreams.responses.url, "unused-alias"
-    )
+    config = upstreams.config("unused-alias")
     config["budgets"] = [
         {
             "name": BUDGET,

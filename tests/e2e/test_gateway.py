@@ -22,13 +22,13 @@ import pytest
 from tests.conftest import LiveGateway
 
 from .conftest import by_event, codex_session
-from .fake_upstream import FINAL_PREFIX, FakeAnthropic, FakeResponses, FakeUpstream
+from .fake_upstream import FINAL_PREFIX, FakeUpstream
 from .gateway_fixtures import (
     ANTHROPIC_KEY,
     OPENAI_KEY,
+    Upstreams,
     claude_through_gateway,
     codex_through_gateway,
-    gateway_config,
     start_gateway,
 )
 
@@ -38,36 +38,17 @@ FALLBACK_ALIAS = "claude-e2e-fallback"
 MARKER = "reins-gateway-e2e"
 
 
-class Upstreams:
-    def __init__(self) -> None:
-        self.anthropic = FakeAnthropic()
-        self.limited = FakeAnthropic(error_status=429)
-        self.responses = FakeResponses()
-
-    def all(self) -> list[FakeUpstream]:
-        return [self.anthropic, self.limited, self.responses]
-
-    def close(self) -> None:
-        for upstream in self.all():
-            upstream.close()
-
-
 @pytest.fixture(scope="module")
 def upstreams() -> Iterator[Upstreams]:
-    fakes = Upstreams()
-    try:
+    with Upstreams() as fakes:
         yield fakes
-    finally:
-        fakes.close()
 
 
 @pytest.fixture(scope="module")
 def gateway(
     shared_reins: Any, upstreams: Upstreams, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveGateway]:
-    config = gateway_config(
-        upstreams.anthropic.url, upstreams.limited.url, upstreams.responses.url, FALLBACK_ALIAS
-    )
+    config = upstreams.config(FALLBACK_ALIAS)
     live = start_gateway(tmp_path_factory.mktemp("gateway"), shared_reins.db, config)
     try:
         yield live

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-import requests
 import yaml
 
 from policy_server import store
@@ -27,60 +24,78 @@ from policy_server.loader import BUNDLED_POLICIES
 from policy_server.registry import runs
 from policy_server.scheduler.service import Scheduler
 
-from ..conftest import free_port
+from ..conftest import LiveGateway
 from .fake_upstream import FakeAnthropic, FakeResponses
 from .gateway_fixtures import CODEX_MODEL
 
 pytestmark = pytest.mark.e2e
 
 
-class Gateway:
-    """`reins gateway` on an ephemeral port, routing every call of ``kind`` to ``upstream``."""
+FAKE_KEY = "sk-ant-upstream-key"  # the gateway's; the harness never holds it
 
-    def __init__(self, tmp: Path, db: Path, upstream: str, kind: str = "anthropic") -> None:
-        config = tmp / "gateway.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "providers": {
-                        "fake": {"kind": kind, "base_url": upstream, "api_key_env": "FAKE_KEY"}
-                    },
-                    "usage": {"flush_s": 0.2},
-                }
-            )
-        )
-        self.url = f"http://127.0.0.1:{free_port()}"
-        self.log = open(tmp / "gateway.log", "w")  # noqa: SIM115 - closed in stop()
-        command = [
-            sys.executable,
-            "-m",
-            "reins.cli",
-            "gateway",
-            "--port",
-            self.url.rsplit(":", 1)[1],
-        ]
-        command += ["--config", str(config), "--db", str(db), "--workers", "1"]
-        self.process = subprocess.Popen(
-            command,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "FAKE_KEY": "sk-ant-upstream-key"},
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, (tmp / "gateway.log").read_text()
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError("gateway did not start")
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self.log.close()
+class Nightly:
+    """A store, a policy directory holding one agent ``name`` (scheduled at 2 AM UTC, allowed to
+    read and to run ``git status`` only), a live ``reins serve``, and a test environment with
+    only PATH and the locale: no real HOME, no real keys."""
+
+    def __init__(self, tmp: Path, server_factory, monkeypatch, name: str, **agent: Any) -> None:
+        self.tmp = tmp
+        self.home, self.project = tmp / "home", tmp / "project"
+        self.home.mkdir()
+        self.project.mkdir()
+        self.proof = tmp / "proof"
+        self.policies = tmp / "policies"
+        shutil.copytree(BUNDLED_POLICIES, self.policies)
+        definition = {
+            "name": name,
+            "owner": "ops",
+            "working_directory": str(self.project),
+            "prompt": "Run the nightly checks.",
+            "tools": {"allow": ["@read", "Bash(git status:*)"]},
+            "schedule": {"cron": "0 2 * * *", "timezone": "UTC"},
+            "max_runtime": "2m",
+            **agent,
+        }
+        definition["environment"] = {"HOME": str(self.home), **agent.get("environment", {})}
+        (self.policies / "agents" / f"{name}.yaml").write_text(yaml.safe_dump(definition))
+        self.db = tmp / "reins.db"
+        self.server = server_factory(self.db, extra=("--policies", str(self.policies)))
+        for variable in list(os.environ):
+            if variable not in ("PATH", "LANG", "LC_ALL"):
+                monkeypatch.delenv(variable)
+
+    def run_the_two_am_slot(self, clis, upstream: str, kind: str) -> str:
+        """Tick at 01:59:30 (nothing due) and at 02:00:05 (the slot), through a gateway whose one
+        provider of ``kind`` is ``upstream``; wait for the run and return its id."""
+        config = {
+            "providers": {"fake": {"kind": kind, "base_url": upstream, "api_key_env": "FAKE_KEY"}},
+            "usage": {"flush_s": 0.2},
+        }
+        gateway = LiveGateway(self.tmp, self.db, config, {"FAKE_KEY": FAKE_KEY})
+        try:
+            now = [at(1, 59, 30)]
+            settings = {
+                "server_url": self.server.url,
+                "gateway_url": gateway.url,
+                "tick": 1.0,
+                "late_grace": 120.0,
+                "runs_dir": str(self.tmp / "runs"),
+                "claude_bin": str(clis.claude),
+                "codex_bin": str(clis.codex),
+                "gemini_bin": "gemini",
+            }
+            scheduler = Scheduler(self.db, self.policies, settings, clock=lambda: now[0])
+            assert scheduler.tick() == []  # 01:59:30: nothing due yet
+            now[0] = at(2, 0, 5)
+            [run_id] = scheduler.tick()  # 02:00:05: the 2 AM slot is due
+            scheduler.wait(120)
+        finally:
+            gateway.stop()
+        return run_id
+
+    def log(self, run_id: str) -> str:
+        return (self.tmp / "runs" / run_id / "stderr.log").read_text()
 
 
 def at(hour: int, minute: int, second: int) -> int:
@@ -92,57 +107,18 @@ def at(hour: int, minute: int, second: int) -> int:
 def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
     tmp_path: Path, clis, server_factory, monkeypatch
 ) -> None:
-    home, project = tmp_path / "home", tmp_path / "project"
-    home.mkdir()
-    project.mkdir()
-    proof = tmp_path / "proof"
-    policies = tmp_path / "policies"
-    shutil.copytree(BUNDLED_POLICIES, policies)
-    agent = {
-        "name": "nightly",
-        "harness": "claude-code",
-        "owner": "ops",
-        "working_directory": str(project),
-        "prompt": "Run the nightly checks.",
-        "tools": {"allow": ["@read", "Bash(git status:*)"]},
-        "model": "claude-sonnet-4-5",
-        "schedule": {"cron": "0 2 * * *", "timezone": "UTC"},
-        "max_runtime": "2m",
-        "environment": {
-            "HOME": str(home),
-            "CLAUDE_CODE_MAX_RETRIES": "0",
-            "DISABLE_AUTOUPDATER": "1",
-        },
-    }
-    (policies / "agents" / "nightly.yaml").write_text(yaml.safe_dump(agent))
-    db = tmp_path / "reins.db"
-    server = server_factory(db, extra=("--policies", str(policies)))
-    # Only PATH and the locale from the test's environment: no real HOME, no real keys.
-    for name in list(os.environ):
-        if name not in ("PATH", "LANG", "LC_ALL"):
-            monkeypatch.delenv(name)
+    nightly = Nightly(
+        tmp_path,
+        server_factory,
+        monkeypatch,
+        "nightly",
+        harness="claude-code",
+        model="claude-sonnet-4-5",
+        environment={"CLAUDE_CODE_MAX_RETRIES": "0", "DISABLE_AUTOUPDATER": "1"},
+    )
+    proof, db = nightly.proof, nightly.db
     with FakeAnthropic(f"touch {proof}") as model:
-        gateway = Gateway(tmp_path, db, model.url)
-        try:
-            clock = iter([at(1, 59, 30), at(2, 0, 5)])
-            now = [next(clock)]
-            settings = {
-                "server_url": server.url,
-                "gateway_url": gateway.url,
-                "tick": 1.0,
-                "late_grace": 120.0,
-                "runs_dir": str(tmp_path / "runs"),
-                "claude_bin": str(clis.claude),
-                "codex_bin": str(clis.codex),
-                "gemini_bin": "gemini",
-            }
-            scheduler = Scheduler(db, policies, settings, clock=lambda: now[0])
-            assert scheduler.tick() == []  # 01:59:30: nothing due yet
-            now[0] = next(clock)
-            [run_id] = scheduler.tick()  # 02:00:05: the 2 AM slot is due
-            scheduler.wait(120)
-        finally:
-            gateway.stop()
+        run_id = nightly.run_the_two_am_slot(clis, model.url, "anthropic")
         requests_seen = model.model_requests()
     conn = store.connect(db)
     run = runs.get(conn, run_id)
@@ -153,7 +129,7 @@ def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
     ).fetchall()
     usage = conn.execute("SELECT cost_usd, agent FROM usage WHERE run_id = ?", (run_id,)).fetchall()
     conn.close()
-    log = (tmp_path / "runs" / run_id / "stderr.log").read_text()
+    log = nightly.log(run_id)
     assert run["status"] == "succeeded", (run, log)
     assert run["scheduled_us"] == at(2, 0, 0) and run["trigger"] == "schedule"
     assert not proof.exists(), "the denied command ran"
@@ -174,7 +150,7 @@ def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
     assert run["session_id"] and run["exit_code"] == 0
     # Model traffic went through the gateway as this agent and run, with no provider key.
     headers = {k.lower(): v for k, v in requests_seen[0].headers.items()}
-    assert headers.get("x-api-key") == "sk-ant-upstream-key"  # injected by the gateway only
+    assert headers.get("x-api-key") == FAKE_KEY  # injected by the gateway only
 
 
 def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
@@ -182,51 +158,12 @@ def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
 ) -> None:
     """The same slot for a Codex agent: ``codex exec`` with the hooks the scheduler sets up, its
     model traffic through the gateway's OpenAI provider."""
-    home, project = tmp_path / "home", tmp_path / "project"
-    home.mkdir()
-    project.mkdir()
-    proof = tmp_path / "proof"
-    policies = tmp_path / "policies"
-    shutil.copytree(BUNDLED_POLICIES, policies)
-    agent = {
-        "name": "nightly-codex",
-        "harness": "codex",
-        "owner": "ops",
-        "working_directory": str(project),
-        "prompt": "Run the nightly checks.",
-        "tools": {"allow": ["@read", "Bash(git status:*)"]},
-        "model": CODEX_MODEL,
-        "schedule": {"cron": "0 2 * * *", "timezone": "UTC"},
-        "max_runtime": "2m",
-        "environment": {"HOME": str(home)},
-    }
-    (policies / "agents" / "nightly-codex.yaml").write_text(yaml.safe_dump(agent))
-    db = tmp_path / "reins.db"
-    server = server_factory(db, extra=("--policies", str(policies)))
-    for name in list(os.environ):
-        if name not in ("PATH", "LANG", "LC_ALL"):
-            monkeypatch.delenv(name)
+    nightly = Nightly(
+        tmp_path, server_factory, monkeypatch, "nightly-codex", harness="codex", model=CODEX_MODEL
+    )
+    proof, db = nightly.proof, nightly.db
     with FakeResponses(f"touch {proof}") as model:
-        gateway = Gateway(tmp_path, db, model.url + "/v1", kind="openai")
-        try:
-            now = [at(1, 59, 30)]
-            settings = {
-                "server_url": server.url,
-                "gateway_url": gateway.url,
-                "tick": 1.0,
-                "late_grace": 120.0,
-                "runs_dir": str(tmp_path / "runs"),
-                "claude_bin": str(clis.claude),
-                "codex_bin": str(clis.codex),
-                "gemini_bin": "gemini",
-            }
-            scheduler = Scheduler(db, policies, settings, clock=lambda: now[0])
-            assert scheduler.tick() == []  # the first tick only notes the time
-            now[0] = at(2, 0, 5)
-            [run_id] = scheduler.tick()
-            scheduler.wait(120)
-        finally:
-            gateway.stop()
+        run_id = nightly.run_the_two_am_slot(clis, model.url + "/v1", "openai")
         requests_seen = model.model_requests()
         outputs = model.tool_outputs()
     conn = store.connect(db)
@@ -237,7 +174,7 @@ def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
     ).fetchall()
     usage = conn.execute("SELECT agent, inbound FROM usage WHERE run_id = ?", (run_id,)).fetchall()
     conn.close()
-    log = (tmp_path / "runs" / run_id / "stderr.log").read_text()
+    log = nightly.log(run_id)
     assert run["status"] == "succeeded" and run["exit_code"] == 0, (run, log)
     assert not proof.exists(), f"the denied command ran\n{log}"
     denied = [a for a in audit if a[0] == "PreToolUse"]
@@ -249,4 +186,4 @@ def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
     assert len(usage) == len(requests_seen) >= 2, (usage, requests_seen)
     assert set(usage) == {("nightly-codex", "responses")}
     headers = {k.lower(): v for k, v in requests_seen[0].headers.items()}
-    assert headers.get("authorization") == "Bearer sk-ant-upstream-key"  # the gateway's key only
+    assert headers.get("authorization") == f"Bearer {FAKE_KEY}"  # the gateway's key only
