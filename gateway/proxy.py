@@ -109,8 +109,9 @@ def forward(
     last_error: tuple[int, str] = (502, "no target could be tried")
     keep_framing = request.version == "HTTP/1.1"
     inbound: translated.Inbound | None = None  # the body decoded, for translated attempts only
+    last = len(attempts) - 1
     for index, attempt in enumerate(attempts):
-        final = index == len(attempts) - 1
+        final = index == last
         target, provider = attempt.target, attempt.provider
         key = gw.keys.get(provider.name)
         if provider.api_key_env and not key:
@@ -144,24 +145,14 @@ def forward(
             "format": attempt.upstream_format,
             "ms": _ms(began),
         }
-        record.attempts.append(note)
+        record.attempts.append(note)  # counted in /metrics once the answer is out
         if isinstance(outcome, Failed):
             note["error"] = outcome.kind
-            gw.metrics.inc(
-                "reins_gateway_attempts_total",
-                f'provider="{provider.name}",outcome="{outcome.kind}"',
-            )
             last_error = (outcome.status, outcome.message)
             continue
         response, first = outcome
         note["status"] = response.status
-        gw.metrics.inc(
-            "reins_gateway_attempts_total",
-            f'provider="{provider.name}",outcome="{response.status}"',
-        )
         record.provider, record.model = provider.name, target.model
-        if index:
-            gw.metrics.inc("reins_gateway_fallbacks_total")
         if attempt.translator is not None:
             return translated.relay(gw, client, request, record, attempt, response, first, inbound)
         return relay(gw, client, request, record, response, first, target.log_bodies)

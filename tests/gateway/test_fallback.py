@@ -60,6 +60,11 @@ def test_429_falls_back_and_rests_the_target_for_retry_after(
     ]
     assert rows[0]["attempts"] == 2 and rows[1]["attempts"] == 1
     assert rows[0]["provider"] == "backup"
+    metrics = session.get(gw.url + "/metrics").text
+    assert 'reins_gateway_attempts_total{provider="primary",outcome="429"} 1' in metrics
+    assert 'reins_gateway_attempts_total{provider="backup",outcome="200"} 3' in metrics
+    assert "reins_gateway_fallbacks_total 1" in metrics
+    assert 'reins_gateway_requests_total{format="anthropic",status="200"} 3' in metrics
 
 
 def test_5xx_and_529_fall_back(upstream_factory, gateway_factory, fakes):
