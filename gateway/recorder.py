@@ -1,11 +1,12 @@
 """Writes usage rows (and logged bodies) in batches, off the request path, and never drops one.
 
 Requests append a ``UsageRecord`` to ``pending`` and go on. A background greenlet takes the
-batch every ``flush_s`` seconds and turns records into rows in small slices (yielding to
-requests in between), then hands only the SQLite transaction to a worker thread, so neither
-the event loop nor the GIL is held for long. A failed commit keeps its rows, is counted in
-``/metrics`` (``reins_gateway_usage_write_failures_total``) and is retried with backoff;
-``INSERT OR IGNORE`` on the request id makes a retry after an unclear failure safe.
+batch every ``flush_s`` seconds, counts each request in ``/metrics``, turns records into rows
+in small slices (yielding to requests in between), then hands only the SQLite transaction to
+a worker thread, so neither the event loop nor the GIL is held for long. A failed commit keeps
+its rows, is counted in ``/metrics`` (``reins_gateway_usage_write_failures_total``) and is
+retried with backoff; ``INSERT OR IGNORE`` on the request id makes a retry after an unclear
+failure safe.
 
 The usage table *is* the traffic log's metadata (one row per request, every attempt in
 ``attempt_log``). Bodies go to a JSON-lines file only for routes that opt in, redacted first.
@@ -123,6 +124,7 @@ class Recorder:
         return not self.rows and not self.pending
 
     def _serialise(self, record: UsageRecord, now: dt.datetime) -> None:
+        self._count(record)
         try:
             if record.framed:
                 record.head, record.tail = unframe(record.head), unframe(record.tail)
@@ -141,6 +143,26 @@ class Recorder:
         except (TypeError, ValueError) as exc:  # a bug, not the store: retrying cannot help
             self.metrics.inc("reins_gateway_usage_rows_dropped_total")
             log.error("usage row %s cannot be serialised, dropped: %s", record.request_id, exc)
+
+    def _count(self, record: UsageRecord) -> None:
+        """The request's metrics (``/metrics`` lags the answers by up to ``flush_s``)."""
+        metrics = self.metrics
+        metrics.inc(
+            "reins_gateway_requests_total", f'format="{record.inbound}",status="{record.status}"'
+        )
+        metrics.observe("reins_gateway_request_seconds", record.latency_us / 1e6)
+        if record.ttfb_us is not None:
+            metrics.observe("reins_gateway_ttfb_seconds", record.ttfb_us / 1e6)
+        attempts = record.attempts
+        for note in attempts:
+            if "ms" in note:  # sent upstream: not skipped for a missing key or a translation
+                outcome = note.get("status", note.get("error"))
+                metrics.inc(
+                    "reins_gateway_attempts_total",
+                    f'provider="{note["provider"]}",outcome="{outcome}"',
+                )
+        if len(attempts) > 1 and "status" in attempts[-1]:  # answered by a later target
+            metrics.inc("reins_gateway_fallbacks_total")
 
     def _backoff(self) -> float:
         return min(MAX_BACKOFF_S, self.flush_s * 2 ** min(self.failures, 10))

@@ -270,28 +270,7 @@ class Gateway:
             return self._route_and_forward(client, request, record, caller)
         finally:
             record.latency_us = int((time.perf_counter() - request.received) * 1e6)
-            self._count(record)
-            self.recorder.add(record)
-
-    def _count(self, record: UsageRecord) -> None:
-        """The request's metrics, counted after its answer went out (off its critical path)."""
-        metrics = self.metrics
-        metrics.inc(
-            "reins_gateway_requests_total", f'format="{record.inbound}",status="{record.status}"'
-        )
-        metrics.observe("reins_gateway_request_seconds", record.latency_us / 1e6)
-        if record.ttfb_us is not None:
-            metrics.observe("reins_gateway_ttfb_seconds", record.ttfb_us / 1e6)
-        attempts = record.attempts
-        for note in attempts:
-            if "ms" in note:  # sent upstream: not skipped for a missing key or a translation
-                outcome = note.get("status", note.get("error"))
-                metrics.inc(
-                    "reins_gateway_attempts_total",
-                    f'provider="{note["provider"]}",outcome="{outcome}"',
-                )
-        if len(attempts) > 1 and "status" in attempts[-1]:  # answered by a later target
-            metrics.inc("reins_gateway_fallbacks_total")
+            self.recorder.add(record)  # also counts it in /metrics, off the request path
 
     def _route_and_forward(
         self, client: ClientConnection, request: Request, record: UsageRecord, caller: Caller
