@@ -65,6 +65,12 @@ log = logging.getLogger("reins.gateway")
 WARNING_HEADER = "X-Reins-Budget-Warning"
 SMOOTHING = 8  # the running average moves 1/8 of the way to each new call
 REFRESH_S = 1.0  # how often definitions and the store's totals are reloaded
+BUDGET_EXCEEDED = "budget_exceeded"  # error.code of the OpenAI-shaped refusal
+
+
+def refusal_status(fmt: str) -> int:
+    """The HTTP status of a hard-budget refusal to a client of inbound format ``fmt``."""
+    return {"anthropic": 402, "gemini": 429}.get(fmt, 400)
 
 
 class BudgetGuard:
@@ -124,21 +130,25 @@ class BudgetGuard:
     def refusal(self, fmt: str, hit: Hit) -> bytes:
         """The whole HTTP answer refusing a request over a hard budget, in the inbound shape.
 
-        Anthropic clients get 402 ``billing_error``; OpenAI clients 429 ``insufficient_quota``
-        (OpenAI's quota error, not a plain rate limit). Both name the budget and its reset time.
+        Every shape names the budget and its reset time. Anthropic clients get 402
+        ``billing_error``; Gemini clients 429 ``RESOURCE_EXHAUSTED``, Gemini's quota error;
+        OpenAI clients (Responses, Chat) 400 ``invalid_request_error`` with code
+        ``budget_exceeded``, the status OpenAI gives its own "Billing hard limit has been
+        reached". Claude Code and Codex stop at once on theirs and show our message. Not 429
+        for OpenAI: Codex 0.171.0 shows its own text for ``insufficient_quota`` ("Quota
+        exceeded…") and ``usage_limit_reached``, and retries any other 429, like every 5xx and
+        4xx but 400, five times in ~25 s (``tests/e2e/test_budget_refusals.py``).
         """
-        message = hit.message()
+        status, message = refusal_status(fmt), hit.message()
         if fmt == "anthropic":
-            status = 402
             body = json.dumps(
                 {"type": "error", "error": {"type": "billing_error", "message": message}}
             ).encode()
-        elif fmt == "gemini":  # RESOURCE_EXHAUSTED, Gemini's quota error
-            status, body = 429, error_body(fmt, 429, message)
+        elif fmt == "gemini":
+            body = error_body(fmt, status, message)
         else:
-            status = 429
-            payload = json.loads(error_body(fmt, 429, message))
-            payload["error"].update(type="insufficient_quota", code="insufficient_quota")
+            payload = json.loads(error_body(fmt, status, message))
+            payload["error"]["code"] = BUDGET_EXCEEDED
             body = json.dumps(payload).encode()
         extra = [("x-reins-budget", _latin1(hit.budget.name))]
         if hit.resets_at is not None:

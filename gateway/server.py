@@ -24,7 +24,7 @@ import gevent
 from . import gemini_inbound
 from .auth import ANONYMOUS, Caller, RateLimiter, TokenTable, presented_token
 from .bodyscan import BodyError, find_model, top_level
-from .budget_guard import BudgetGuard
+from .budget_guard import BudgetGuard, refusal_status
 from .config import GatewayConfig
 from .costing import Costing, check_config
 from .incoming import ClientConnection, Request, RequestError, response_head
@@ -321,7 +321,7 @@ class Gateway:
             return self.send_error(client, request, fmt, 400, message)
         verdict = self.budgets.admit(record, attempts[0].target.model)
         if verdict is not None and verdict.blocked is not None:
-            record.status, record.outcome = 402 if fmt == "anthropic" else 429, "budget_exceeded"
+            record.status, record.outcome = refusal_status(fmt), "budget_exceeded"
             self.metrics.inc("reins_gateway_budget_rejections_total")
             try:
                 client.send(self.budgets.refusal(fmt, verdict.blocked))

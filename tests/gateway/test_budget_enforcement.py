@@ -81,17 +81,25 @@ def test_hard_token_budget_refuses_in_each_inbound_shape(upstream_factory, gatew
     assert "it resets at " in message and message.endswith("T00:00:00Z.")
     assert refused.headers["x-reins-budget"] == "dana-day"
     assert 0 < int(refused.headers["retry-after"]) <= 86_400 + 1
-    openai = requests.post(
-        gw.url + "/v1/responses",
-        json={"model": "gpt-5", "input": "x"},
-        headers={"authorization": f"Bearer {gw.token}"},
-        timeout=10,
-    )
-    assert openai.status_code == 429
-    assert openai.json()["error"]["code"] == "insufficient_quota"
-    assert "dana-day" in openai.json()["error"]["message"]
-    rows = gw.usage_rows(4)
-    assert [r["outcome"] for r in rows][-2:] == ["budget_exceeded", "budget_exceeded"]
+    openai_calls = [
+        ("/v1/responses", {"model": "gpt-5", "input": "x"}),
+        (
+            "/v1/chat/completions",
+            {"model": "gpt-5", "messages": [{"role": "user", "content": "x"}]},
+        ),
+    ]
+    for path, body in openai_calls:
+        openai = requests.post(
+            gw.url + path, json=body, headers={"authorization": f"Bearer {gw.token}"}, timeout=10
+        )
+        assert openai.status_code == 400, path  # not 429: Codex shows its own "Quota exceeded"
+        error = openai.json()["error"]
+        assert error["type"] == "invalid_request_error" and error["code"] == "budget_exceeded"
+        assert "dana-day" in error["message"] and "it resets at " in error["message"]
+        assert openai.headers["x-reins-budget"] == "dana-day" and "retry-after" in openai.headers
+    rows = gw.usage_rows(5)
+    assert [r["outcome"] for r in rows][-3:] == ["budget_exceeded"] * 3
+    assert [r["status"] for r in rows][-3:] == [402, 400, 400]  # what each client was sent
     assert len(fakes_seen := [r for r in rows if r["status"] == 200]) == 2, fakes_seen
 
 
