@@ -145,7 +145,7 @@ def forward(
             "format": attempt.upstream_format,
             "ms": _ms(began),
         }
-        record.attempts.append(note)  # counted in /metrics once the answer is out
+        record.attempts.append(note)  # the recorder counts it in /metrics, off this path
         if isinstance(outcome, Failed):
             note["error"] = outcome.kind
             last_error = (outcome.status, outcome.message)
