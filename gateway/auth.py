@@ -1,4 +1,5 @@
-"""Who is calling: Reins tokens held in memory, and a per-token requests-per-minute limit.
+"""Who is calling: Reins tokens held in memory, and a per-token requests-per-minute limit
+shared by all the gateway's worker processes.
 
 The data plane never waits on the store: ``TokenTable.load`` reads every live token's hash
 into a dict, and the gateway calls it again in the background every few seconds, so a new
@@ -9,11 +10,15 @@ SHA-256 and one dict lookup. Nothing here stores, logs or echoes a presented tok
 from __future__ import annotations
 
 import json
+import mmap
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from policy_server import tokens
+
+SLOTS = 4096  # rows of the shared rate-limit table; token ids this far apart share one
+CELL = 3  # int64s per cell: token id, window (minutes since the epoch), count
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,29 +79,52 @@ def presented_token(lower: dict[str, str]) -> str | None:
 
 
 class RateLimiter:
-    """At most ``per_minute`` requests per token in each calendar minute (0 = no limit).
+    """At most ``per_minute`` requests per token in each calendar minute (0 = no limit), summed
+    over every worker process of one ``reins gateway``.
 
-    Fixed windows: cheap (one dict update) and good enough to stop a runaway loop; a burst can
-    reach twice the limit across a minute boundary. Counted per gateway process.
+    Fixed windows: cheap and good enough to stop a runaway loop; a burst can reach twice the
+    limit across a minute boundary. The counts live in an anonymous shared memory map made when
+    the gateway is built, before ``workers.run`` forks, so every worker sees the same pages. It
+    is a table of ``SLOTS`` rows (row = token id % ``SLOTS``) of one cell per worker; a cell is
+    three int64s (token id, window, count). Each worker writes only its own cells (one writer
+    per cell, and gevent runs one greenlet at a time), and a request reads its row: no lock, no
+    syscall, no store access. A cell holding another token or an older window counts as 0 and
+    is taken over by its worker. Approximations: requests arriving in the same instant on
+    different workers can each see the sum before the others add theirs, so a token can get a
+    few more than its limit (about one per other worker); tokens whose ids are a multiple of
+    ``SLOTS`` apart share a row and, when both are busy on one worker in one minute, reset each
+    other's count there, so they too can exceed the limit.
     """
 
-    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float], workers: int = 1) -> None:
         self.per_minute = per_minute
         self.clock = clock
-        self.window = -1
-        self.counts: dict[int, int] = {}
+        self.worker = 0  # this process's cell in each row; ``workers.run`` sets it after fork
+        self.stride = workers * CELL
+        # mmap(-1, ...) is MAP_SHARED: pages are touched (and so allocated) only when used.
+        self.cells = (
+            memoryview(mmap.mmap(-1, SLOTS * self.stride * 8)).cast("q") if per_minute > 0 else None
+        )
 
     def allow(self, token_id: int) -> float | None:
-        """None if allowed, else the seconds until the next window opens."""
+        """None if allowed (and counted), else the seconds until the next window opens."""
         if self.per_minute <= 0:
             return None
         now = self.clock()
         window = int(now // 60)
-        if window != self.window:
-            self.window = window
-            self.counts = {}
-        count = self.counts.get(token_id, 0) + 1
-        self.counts[token_id] = count
-        if count > self.per_minute:
+        cells = self.cells
+        row = token_id % SLOTS * self.stride
+        total = 0
+        for cell in range(row, row + self.stride, CELL):
+            if cells[cell] == token_id and cells[cell + 1] == window:
+                total += cells[cell + 2]
+        if total >= self.per_minute:
             return 60 - (now % 60)
+        mine = row + self.worker * CELL
+        if cells[mine] != token_id or cells[mine + 1] != window:
+            # Count first: a worker reading the cell half-way sees 0, never an older count.
+            cells[mine + 2] = 0
+            cells[mine + 1] = window
+            cells[mine] = token_id
+        cells[mine + 2] += 1
         return None

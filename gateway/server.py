@@ -61,13 +61,14 @@ class Gateway:
         metrics_dir: Path | None = None,
         bodies_log: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        workers: int = 1,
     ) -> None:
         environ = os.environ if environ is None else environ
         self.config = config
         self.transport = transport or Transport()
         self.router = Router(config, translators, clock)
         self.tokens = TokenTable()
-        self.limiter = RateLimiter(config.requests_per_minute, time.time)
+        self.limiter = RateLimiter(config.requests_per_minute, time.time, workers)
         self.metrics = Metrics(metrics_dir)
         self.db = db
         self.recorder = Recorder(

@@ -39,7 +39,13 @@ def run(config: GatewayConfig, settings: dict[str, Any]) -> int:
     metrics_dir = db.parent / f"gateway-metrics-{settings['port']}"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     bodies = Path(config.traffic_log) if config.traffic_log else db.parent / "gateway-bodies.jsonl"
-    gw = make_gateway(config, db=db, metrics_dir=metrics_dir, bodies_log=bodies)
+    gw = make_gateway(
+        config,
+        db=db,
+        metrics_dir=metrics_dir,
+        bodies_log=bodies,
+        workers=settings["workers"],  # sizes the rate-limit table all workers share
+    )
     gw.refresh_tokens()
     reuseport = settings["balance"] == "reuseport" and settings["workers"] > 1
     listener = _listen(settings["host"], settings["port"], reuseport, reserve_only=reuseport)
@@ -53,6 +59,7 @@ def run(config: GatewayConfig, settings: dict[str, Any]) -> int:
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
+            gw.limiter.worker = slot  # its own cells of the shared rate-limit table
             sock = _listen(settings["host"], port, True) if reuseport else listener
             os._exit(_serve(gw, sock))
         children[pid] = slot

@@ -151,3 +151,36 @@ def test_requests_per_minute_per_token(upstream_factory, gateway_factory, fakes)
     assert responses[3].json()["error"]["type"] == "rate_limit_error"
     assert 1 <= int(responses[3].headers["retry-after"]) <= 61
     assert len(upstream.seen) == 3
+
+
+def test_requests_per_minute_holds_across_workers(upstream_factory, gateway_factory, fakes):
+    upstream = upstream_factory()
+    limit, sent = 4, 20
+    config = {**anthropic_only(fakes, upstream), "auth": {"requests_per_minute": limit}}
+    # reuseport: the kernel spreads new connections over both workers by a hash of their
+    # addresses, so all 20 land on one worker about once in 500,000 runs.
+    gw = gateway_factory(
+        config, env={"FAKE_KEY": "k", "REINS_GATEWAY_BALANCE": "reuseport"}, workers=2
+    )
+    for attempt in range(2):  # again (in the next minute) if a minute boundary fell in the middle
+        if time.time() % 60 > 55:
+            time.sleep(61 - time.time() % 60)
+        minute = time.time() // 60
+        session = f"rpm-{attempt}"
+        statuses = [
+            requests.post(  # a new connection each time
+                gw.url + "/v1/messages",
+                data=b'{"model":"m"}',
+                headers=gw.auth(**{"x-claude-code-session-id": session}),
+            ).status_code
+            for _ in range(sent)
+        ]
+        if time.time() // 60 == minute:
+            break
+        time.sleep(61 - time.time() % 60)
+    rows = gw.usage_rows(sent, session=session)
+    # Each worker names its requests with its own prefix: both served some.
+    assert len({row["request_id"].rsplit("-", 1)[0] for row in rows}) == 2
+    assert statuses.count(200) == limit
+    assert statuses.count(429) == sent - limit
+    assert [row["outcome"] for row in rows].count("rate_limited") == sent - limit
