@@ -108,5 +108,5 @@ class Costing:
 
 def format_usd(amount: Any) -> str:
     """A USD amount with up to 10 decimals, without trailing zeros (``0.0001234``)."""
-    text = f"{Decimal(amount):.10f}".rstrip("0")
+    text = format(amount if type(amount) is Decimal else Decimal(amount), ".10f").rstrip("0")
     return text + "0" if text.endswith(".") else text

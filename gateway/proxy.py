@@ -332,7 +332,8 @@ def _retry_after(response: UpstreamResponse, default: float) -> float:
 
 
 def _ms(began: float) -> float:
-    return round((time.perf_counter() - began) * 1000, 3)
+    """Milliseconds since ``began``, to the microsecond (``round`` to 3 places is twice as slow)."""
+    return int((time.perf_counter() - began) * 1e6) / 1000
 
 
 def error_response(
