@@ -12,14 +12,11 @@ import argparse
 import getpass
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .budgets import PERIODS, SCOPES, UNITS
-from .cli import _fail
+from .cli import _fail, _fail_with
 from .flags import opened_store, store_flags
-
-if TYPE_CHECKING:
-    pass
 
 
 def register(subparsers: Any) -> None:
@@ -115,7 +112,7 @@ def cmd_set(args: argparse.Namespace) -> int:
         with opened_store(args) as conn:
             budget = save(conn, spec, getpass.getuser(), time.time_ns() // 1000)
     except _errors() as exc:
-        return _fail(" ".join(str(exc).split()))
+        return _fail_with(exc)
     print(json.dumps(spec_of(budget)))
     return 0
 
@@ -129,7 +126,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         with opened_store(args) as conn:
             budgets = budget_status(conn, dt.datetime.now(dt.UTC))
     except _errors() as exc:
-        return _fail(" ".join(str(exc).split()))
+        return _fail_with(exc)
     if args.json:
         print(json.dumps(budgets, indent=2))
         return 0
@@ -163,7 +160,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         with opened_store(args) as conn:
             found = delete(conn, args.name)
     except _errors() as exc:
-        return _fail(" ".join(str(exc).split()))
+        return _fail_with(exc)
     if not found:
         return _fail(f"no stored budget named {args.name!r}; see `reins budget show`")
     print(f"deleted budget {args.name}")
@@ -181,7 +178,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         with opened_store(args) as conn:
             report = summary(conn, args.by, since, until)
     except _errors() as exc:
-        return _fail(" ".join(str(exc).split()))
+        return _fail_with(exc)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

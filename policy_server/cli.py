@@ -139,6 +139,11 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def _fail_with(exc: Exception) -> int:
+    """``_fail`` with the message of ``exc`` on one line (its line breaks folded)."""
+    return _fail(" ".join(str(exc).split()))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .live_policies import PolicyStartError
     from .serve import default_workers, run
@@ -232,7 +237,7 @@ def _decide(args: argparse.Namespace) -> tuple[Any, Any] | int:
         event = to_event(payload, args.harness, context)
         pack = load_strict(policy_dir(args))
     except (ValueError, PayloadError, config.ConfigError) as exc:
-        return _fail(" ".join(str(exc).split()))
+        return _fail_with(exc)
     except PolicyLoadError as exc:
         return _fail(f"cannot evaluate with broken policies:\n{exc}")
     return pack, event

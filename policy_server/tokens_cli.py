@@ -13,14 +13,11 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import store, tokens
-from .cli import _fail
+from .cli import _fail, _fail_with
 from .flags import opened_store, store_flags
-
-if TYPE_CHECKING:
-    pass
 
 US_PER_DAY = 86_400 * 1_000_000
 COLUMNS = ("id", "prefix", "user", "roles", "created", "expires", "revoked", "description")
@@ -76,10 +73,6 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(func=cmd_revoke)
 
 
-def _error(exc: Exception) -> int:
-    return _fail(" ".join(str(exc).split()))
-
-
 def cmd_create(args: argparse.Namespace) -> int:
     now_us = time.time_ns() // 1000
     expires_us = None
@@ -100,7 +93,7 @@ def cmd_create(args: argparse.Namespace) -> int:
                 now_us=now_us,
             )
     except (ValueError, store.StoreError) as exc:
-        return _error(exc)
+        return _fail_with(exc)
     print(
         f"reins: created token {info.id} ({info.prefix}…) for {info.user} "
         f"with roles {', '.join(info.roles)}. Store it now; it is not shown again.",
@@ -115,7 +108,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         with opened_store(args) as conn:
             infos = tokens.list_tokens(conn)
     except (ValueError, store.StoreError) as exc:
-        return _error(exc)
+        return _fail_with(exc)
     if args.json:
         print(json.dumps([asdict(info) for info in infos], indent=2))
         return 0
@@ -145,7 +138,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         with opened_store(args) as conn:
             info = tokens.revoke(conn, args.token, time.time_ns() // 1000)
     except (ValueError, store.StoreError) as exc:
-        return _error(exc)
+        return _fail_with(exc)
     print(f"revoked token {info.id} ({info.prefix}…) of {info.user} at {_when(info.revoked_us)}")
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from policy_server import config, store
+from policy_server.cli import _fail
 from policy_server.flags import store_flags
 
 EXIT_BROKEN = 1
@@ -125,11 +126,6 @@ def _handler(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
             return _fail(f"the audit log could not be read or written: {exc}", EXIT_BROKEN)
 
     return handle
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"reins: {message}", file=sys.stderr)
-    return code
 
 
 @_handler

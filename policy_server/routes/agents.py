@@ -12,37 +12,24 @@ Nothing here returns a token, a provider key or a server setting.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import store
 from ..app import now_us, state
-from ..audit.times import parse_time
 from ..errors import ApiError
 from ..registry import activity, catalog, runs
 from ..registry.agent import Agent, AgentError
 from ..registry.schedule import next_slot
 from ..tokens import Principal, allowed
+from .args import int_arg, time_arg
 from .hooks import json_body
+from .writer import writer
 
 bp = Blueprint("agents", __name__)
 
 RECENT_WINDOW_US = 7 * 86_400_000_000
-
-
-@contextmanager
-def _writer() -> Iterator[sqlite3.Connection]:
-    """A connection of its own for a registry change (rare; the audit writer keeps its own)."""
-    conn = store.connect(state().db_path)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _agents() -> list[Agent]:
@@ -118,7 +105,7 @@ def create_agent() -> Response:
     principal = state().require(request, "author")
     body = json_body()
     try:
-        with _writer() as conn:
+        with writer() as conn:
             agent = catalog.create(
                 conn,
                 body,
@@ -160,7 +147,7 @@ def replace_agent(name: str) -> Response:
         raise ApiError(400, "If-Match must be the agent's version number (see GET)")
     body = json_body()
     try:
-        with _writer() as conn:
+        with writer() as conn:
             agent = catalog.update(
                 conn,
                 name,
@@ -183,7 +170,7 @@ def switch_agent(name: str, action: str) -> Response:
         raise ApiError(404, "no such endpoint; use /disable, /enable or /runs")
     principal = state().require(request, "author")
     try:
-        with _writer() as conn:
+        with writer() as conn:
             agent = catalog.set_enabled(
                 conn,
                 name,
@@ -217,7 +204,7 @@ def start_run(name: str) -> Response:
         raise ApiError(403, f"agent {name!r} belongs to {agent.owner}; ask them or an admin")
     if not agent.spec.get("prompt"):
         raise ApiError(400, f"agent {name!r} has no prompt to run; add one first")
-    with _writer() as conn:
+    with writer() as conn:
         run_id = runs.create(conn, name, trigger="manual", now_us=now_us())
         run = runs.get(conn, run_id)
     return jsonify(run), 202
@@ -228,8 +215,11 @@ def agent_activity(name: str) -> Response:
     principal = _reader()
     agent = _agent(name)
     _visible(principal, agent)
-    since = _time("since", now_us() - 86_400_000_000)
-    until = _time("until", now_us() + 1)
+    since, until = time_arg("since"), time_arg("until")
+    if since is None:
+        since = now_us() - 86_400_000_000
+    if until is None:
+        until = now_us() + 1
     return jsonify(activity.summary(state().reader, name, since, until))
 
 
@@ -267,21 +257,8 @@ def _invalid(exc: AgentError) -> ApiError:
     return ApiError(400, f"invalid agent: {details}", "invalid_agent")
 
 
-def _time(name: str, default: int) -> int:
-    value = request.args.get(name)
-    if not value:
-        return default
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise ApiError(400, f"{name}: {exc}") from None
-
-
 def _limit() -> int:
-    value = request.args.get("limit", "50")
-    if not value.isdigit() or not 1 <= int(value) <= 500:
-        raise ApiError(400, "limit must be an integer between 1 and 500")
-    return int(value)
+    return int_arg("limit", 50, 500, low=1)
 
 
 def _status() -> str | None:

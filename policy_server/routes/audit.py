@@ -14,13 +14,13 @@ from .. import store
 from ..app import now_us, state
 from ..audit.export import export
 from ..audit.records import build_record
-from ..audit.times import parse_time
 from ..audit.writer import AuditWriteError
 from ..engine.adapters import PayloadError, to_event
 from ..engine.evaluator import Decision
 from ..engine.responses import enforced_decision
 from ..errors import ApiError
 from ..usage_report import model_calls
+from .args import int_arg, time_arg
 from .hooks import context_of, json_body
 
 bp = Blueprint("audit", __name__)
@@ -40,23 +40,6 @@ _FILTERS = {
 }
 
 
-def _time_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise ApiError(400, f"{name}: {exc}") from None
-
-
-def _int_arg(name: str, default: int, high: int) -> int:
-    value = request.args.get(name, str(default))
-    if not value.isdigit() or not 0 <= int(value) <= high:
-        raise ApiError(400, f"{name} must be an integer between 0 and {high}")
-    return int(value)
-
-
 def _row(row: Any) -> dict[str, Any]:
     record = json.loads(row[1])
     record.update(seq=row[0], prev_hash=row[2], record_hash=row[3])
@@ -68,17 +51,17 @@ def list_events() -> Response:
     """Newest first is not what auditors page through: rows come in seq order after ``cursor``."""
     reins = state()
     reins.require(request, "auditor")
-    where, params = ["seq > ?"], [_int_arg("cursor", 0, 2**62)]
+    where, params = ["seq > ?"], [int_arg("cursor", 0, 2**62)]
     for arg, column in _FILTERS.items():
         if request.args.get(arg):
             where.append(f"{column} = ?")
             params.append(request.args[arg])
     for arg, op in (("since", ">="), ("until", "<")):
-        value = _time_arg(arg)
+        value = time_arg(arg)
         if value is not None:
             where.append(f"time_us {op} ?")
             params.append(value)
-    limit = _int_arg("limit", 100, MAX_PAGE) or 100
+    limit = int_arg("limit", 100, MAX_PAGE) or 100
     sql = f"SELECT seq, record, prev_hash, record_hash FROM audit_events WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
     rows = reins.reader.execute(sql, [*params, limit]).fetchall()
     events = [_row(r) for r in rows]
@@ -158,8 +141,8 @@ def export_events() -> Response:
     if fmt not in ("jsonl", "csv", "ocsf"):
         raise ApiError(400, "format must be one of jsonl, csv, ocsf")
     filters = {
-        "since_us": _time_arg("since"),
-        "until_us": _time_arg("until"),
+        "since_us": time_arg("since"),
+        "until_us": time_arg("until"),
         "agent": request.args.get("agent") or None,
         "decision": request.args.get("decision") or None,
     }

@@ -9,40 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import budget_store, store
+from .. import budget_store
 from ..app import now_us, state
-from ..audit.times import parse_time
 from ..budgets import BudgetError, parse_definitions, window
 from ..errors import ApiError
 from ..usage_report import ReportError, summary
+from .args import time_arg
 from .hooks import json_body
+from .writer import writer
 
 bp = Blueprint("usage", __name__)
-
-
-def _time_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise ApiError(400, f"{name}: {exc}") from None
-
-
-@contextmanager
-def _writer() -> Iterator[sqlite3.Connection]:
-    conn = store.connect(state().db_path)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 @bp.get("/v1/usage/summary")
@@ -52,7 +32,7 @@ def usage_summary() -> Response:
     reins.require(request, "auditor")
     try:
         report = summary(
-            reins.reader, request.args.get("by", "agent"), _time_arg("since"), _time_arg("until")
+            reins.reader, request.args.get("by", "agent"), time_arg("since"), time_arg("until")
         )
     except ReportError as exc:
         raise ApiError(400, str(exc)) from None
@@ -86,7 +66,7 @@ def budget_status(conn: sqlite3.Connection, now: dt.datetime) -> list[dict[str, 
 def list_budgets() -> Response:
     reins = state()
     reins.require(request, "auditor")
-    with _writer() as conn:
+    with writer() as conn:
         return jsonify({"budgets": budget_status(conn, dt.datetime.now(dt.UTC))})
 
 
@@ -99,7 +79,7 @@ def put_budget(name: str) -> Response:
     if "name" in body and body["name"] != name:
         raise ApiError(400, f"the body names budget {body['name']!r} but the path says {name!r}")
     try:
-        with _writer() as conn:
+        with writer() as conn:
             budget = budget_store.save(conn, {**body, "name": name}, principal.user, now_us())
     except BudgetError as exc:
         raise ApiError(400, str(exc)) from None
@@ -110,7 +90,7 @@ def put_budget(name: str) -> Response:
 def delete_budget(name: str) -> Response:
     reins = state()
     reins.require(request, "admin")
-    with _writer() as conn:
+    with writer() as conn:
         if not budget_store.delete(conn, name):
             raise ApiError(404, f"no stored budget named {name!r}; see GET /v1/budgets")
     return jsonify({"deleted": name})

@@ -10,19 +10,23 @@ checked against its format's event grammar; the usage rows name the provider tha
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.translate import SSEParser, parse_data, validate_stream
+from tests.conftest import LiveGateway
 
-from .conftest import ALLOWED_TEMPLATE, by_event
+from .clis import Run
+from .conftest import ALLOWED_TEMPLATE, Machine, Reins, by_event
 from .fake_providers import FakeAnthropicShell, FakeGemini
-from .fake_upstream import FINAL_PREFIX, FakeAnthropic, FakeResponses
+from .fake_upstream import FINAL_PREFIX, FakeAnthropic, FakeResponses, FakeUpstream
 from .gateway_fixtures import (
     OPENAI_KEY,
     claude_through_gateway,
@@ -69,40 +73,90 @@ def streams_sent(bodies: Path) -> list[list[Any]]:
     return streams
 
 
-def test_claude_code_rate_limited_on_claude_is_served_by_gemini(reins, machine, tmp_path):
+def run_with_fallback(
+    reins: Reins,
+    machine: Machine,
+    tmp: Path,
+    harness: str,
+    primary: tuple[str, type[FakeUpstream]],
+    backup: tuple[str, type[FakeUpstream]],
+    backup_model: str,
+) -> tuple[Run, LiveGateway, FakeUpstream]:
+    """Run ``harness`` (installed with ``--gateway``) on the allowed task while its ``primary``
+    target answers 429 and the ``backup`` one serves; (the run, the stopped gateway, the backup)."""
     proof = machine.proof()
     started = time.monotonic()
+    (primary_kind, primary_fake), (backup_kind, backup_fake) = primary, backup
     with (
-        FakeAnthropic(error_status=429) as claude,
-        FakeGemini(ALLOWED_TEMPLATE.format(proof=proof)) as gemini,
+        primary_fake(error_status=429) as limited,
+        backup_fake(ALLOWED_TEMPLATE.format(proof=proof)) as served,
     ):
+        base_url = limited.url + "/v1" if primary_kind == "openai" else limited.url
         config = fallback_config(
-            tmp_path,
-            {"kind": "anthropic", "base_url": claude.url},
-            {"kind": "gemini", "base_url": gemini.url},
-            "gemini-2.5-flash",
+            tmp,
+            {"kind": primary_kind, "base_url": base_url},
+            {"kind": backup_kind, "base_url": served.url},
+            backup_model,
         )
-        gateway = start_gateway(tmp_path, reins.db, config)
+        gateway = start_gateway(tmp, reins.db, config)
         try:
-            machine.install("claude-code", reins, "--gateway", gateway.url)
-            run = claude_through_gateway(machine)
+            machine.install(harness, reins, "--gateway", gateway.url)
+            if harness == "codex":
+                run = codex_through_gateway(machine, reins.developer)
+            else:
+                run = claude_through_gateway(machine)
         finally:
             gateway.stop()
-        answered = gemini.function_responses()
-        gemini_paths = {r.path for r in gemini.model_requests()}
-        gemini_keys = {r.headers.get("x-goog-api-key") for r in gemini.model_requests()}
-        rate_limited = claude.model_requests()
-    result = run.json()
     print(
-        f"claude code via gemini: {run.seconds:.1f}s run, {time.monotonic() - started:.1f}s total"
+        f"{harness} via {backup_kind}: {run.seconds:.1f}s run, {time.monotonic() - started:.1f}s total"
     )
 
     assert run.returncode == 0, run.describe()
     assert proof.exists(), f"the allowed command did not run\n{run.describe()}"
+    assert limited.model_requests(), f"the {primary_kind} target was never tried"
+    return run, gateway, served
+
+
+@pytest.fixture
+def fall_back(reins: Reins, machine: Machine, tmp_path: Path) -> Callable[..., Any]:
+    """``run_with_fallback`` on this test's server, machine and directory."""
+    return functools.partial(run_with_fallback, reins, machine, tmp_path)
+
+
+def served_by_backup(
+    gateway: LiveGateway, tmp: Path, session: str, inbound: str, backup: str, last_event: str
+) -> list[dict[str, Any]]:
+    """The session's usage rows, after checking that each was served by the ``backup`` format
+    once the primary target (the harness's own ``inbound`` format) failed, and that every stream
+    the harness received is valid ``inbound`` ending in ``last_event``."""
+    usage = gateway.usage_rows(2, session=session)
+    first = json.loads(usage[0]["attempt_log"])
+    assert [(a["provider"], a["format"]) for a in first] == [
+        ("primary", inbound),
+        ("backup", backup),
+    ]
+    assert {u["outcome"] for u in usage} == {"ok"}
+    streams = streams_sent(tmp / "bodies.jsonl")
+    assert len(streams) == len(usage)
+    for events in streams:
+        validate_stream(inbound, events)
+        assert events[-1]["type"] == last_event
+    return usage
+
+
+def test_claude_code_rate_limited_on_claude_is_served_by_gemini(reins, fall_back, tmp_path):
+    run, gateway, gemini = fall_back(
+        "claude-code", ("anthropic", FakeAnthropic), ("gemini", FakeGemini), "gemini-2.5-flash"
+    )
+    result = run.json()
     assert result["result"].startswith(FINAL_PREFIX), run.describe()
-    assert rate_limited, "the Anthropic target was never tried"
-    assert gemini_paths == {"/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
-    assert gemini_keys == {OPENAI_KEY}  # the gateway's key, never the developer's Reins token
+    requests = gemini.model_requests()
+    assert {r.path for r in requests} == {
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    }
+    # The gateway's key, never the developer's Reins token.
+    assert {r.headers.get("x-goog-api-key") for r in requests} == {OPENAI_KEY}
+    answered = gemini.function_responses()
     assert len(answered) == 1 and answered[0]["name"] == "Bash"
 
     session = result["session_id"]
@@ -112,48 +166,18 @@ def test_claude_code_rate_limited_on_claude_is_served_by_gemini(reins, machine, 
     assert pre["decision"] == "allow" and pre["tool"] == "Bash"
     assert pre["tool_use_id"] == post["tool_use_id"]
 
-    usage = gateway.usage_rows(2, session=session)
+    usage = served_by_backup(gateway, tmp_path, session, "anthropic", "gemini", "message_stop")
     assert {(u["provider"], u["model"]) for u in usage} == {("backup", "gemini-2.5-flash")}
-    first = json.loads(usage[0]["attempt_log"])
-    assert [(a["provider"], a["format"], a.get("error")) for a in first] == [
-        ("primary", "anthropic", "429"),
-        ("backup", "gemini", None),
-    ]
-    assert {u["outcome"] for u in usage} == {"ok"} and usage[0]["input_tokens"] == 200
-    streams = streams_sent(tmp_path / "bodies.jsonl")
-    assert len(streams) == len(usage)
-    for events in streams:
-        validate_stream("anthropic", events)
-        assert events[-1]["type"] == "message_stop"
+    assert [a.get("error") for a in json.loads(usage[0]["attempt_log"])] == ["429", None]
+    assert usage[0]["input_tokens"] == 200
 
 
-def test_codex_rate_limited_on_openai_is_served_by_an_anthropic_target(reins, machine, tmp_path):
-    proof = machine.proof()
-    started = time.monotonic()
-    with (
-        FakeResponses(error_status=429) as openai,
-        FakeAnthropicShell(ALLOWED_TEMPLATE.format(proof=proof)) as claude,
-    ):
-        config = fallback_config(
-            tmp_path,
-            {"kind": "openai", "base_url": openai.url + "/v1"},
-            {"kind": "anthropic", "base_url": claude.url},
-            "claude-sonnet-4-5",
-        )
-        gateway = start_gateway(tmp_path, reins.db, config)
-        try:
-            machine.install("codex", reins, "--gateway", gateway.url)
-            run = codex_through_gateway(machine, reins.developer)
-        finally:
-            gateway.stop()
-        results = claude.tool_results()
-        rate_limited = openai.model_requests()
-    print(f"codex via anthropic: {run.seconds:.1f}s run, {time.monotonic() - started:.1f}s total")
-
-    assert run.returncode == 0, run.describe()
-    assert proof.exists(), f"the allowed command did not run\n{run.describe()}"
+def test_codex_rate_limited_on_openai_is_served_by_an_anthropic_target(reins, fall_back, tmp_path):
+    run, gateway, claude = fall_back(
+        "codex", ("openai", FakeResponses), ("anthropic", FakeAnthropicShell), "claude-sonnet-4-5"
+    )
     assert run.stdout.startswith(FINAL_PREFIX), run.describe()
-    assert rate_limited, "the OpenAI target was never tried"
+    results = claude.tool_results()
     assert len(results) == 1 and results[0]["tool_use_id"] == "toolu_codex1"
 
     conn = sqlite3.connect(reins.db)
@@ -163,16 +187,8 @@ def test_codex_rate_limited_on_openai_is_served_by_an_anthropic_target(reins, ma
     [pre] = by_event(rows, "PreToolUse")
     assert pre["decision"] == "allow" and pre["tool_use_id"] == "toolu_codex1"
 
-    usage = gateway.usage_rows(2, session=session)
+    usage = served_by_backup(
+        gateway, tmp_path, session, "responses", "anthropic", "response.completed"
+    )
     assert {(u["provider"], u["inbound"]) for u in usage} == {("backup", "responses")}
-    first = json.loads(usage[0]["attempt_log"])
-    assert [(a["provider"], a["format"]) for a in first] == [
-        ("primary", "responses"),
-        ("backup", "anthropic"),
-    ]
-    assert {u["outcome"] for u in usage} == {"ok"} and usage[0]["output_tokens"] == 7
-    streams = streams_sent(tmp_path / "bodies.jsonl")
-    assert len(streams) == len(usage)
-    for events in streams:
-        validate_stream("responses", events)
-        assert events[-1]["type"] == "response.completed"
+    assert usage[0]["output_tokens"] == 7
