@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,18 +159,32 @@ def _codex(
 def _gemini(
     agent: Agent, env: dict[str, str], run_dir: Path, settings: dict[str, Any]
 ) -> Invocation:
-    settings_file = run_dir / "gemini-settings.json"
-    settings_file.write_text(
-        json.dumps({"hooks": _hook_block("gemini", _GEMINI_EVENTS, 10_000)}), encoding="utf-8"
-    )
-    env.update(
-        GEMINI_CLI_SYSTEM_SETTINGS_PATH=str(settings_file), GEMINI_CLI_TRUST_WORKSPACE="true"
-    )
+    # The hooks go in the user settings of a Gemini home of the run's own (``GEMINI_CLI_HOME``,
+    # as Codex gets its own ``CODEX_HOME``), not in system settings: Gemini CLI 0.61.0 silently
+    # skips a system settings file below a group- or world-writable directory (such as /tmp),
+    # which would leave the run without hooks.
+    home = run_dir / "gemini-home"
+    (home / ".gemini").mkdir(parents=True, exist_ok=True)
+    user: dict[str, Any] = {"hooks": _hook_block("gemini", _GEMINI_EVENTS, 10_000)}
+    env.update(GEMINI_CLI_HOME=str(home), GEMINI_CLI_TRUST_WORKSPACE="true")
+    # Gemini CLI sends no session id with its model requests, so the run picks one: the hooks
+    # report it, and the gateway reads it from the ``session-id`` header (as for Codex), so the
+    # run's usage rows join its audit rows.
+    session = str(uuid.uuid4())
     if settings.get("gateway_url"):
+        # The run token is then the only credential. With GOOGLE_GEMINI_BASE_URL alone Gemini CLI
+        # 0.61.0 picks the auth type "gateway" and exits 41 ("Invalid auth method selected");
+        # this one still uses the base URL (installers/gemini.py sets the same for developers).
+        user["security"] = {"auth": {"selectedType": "gemini-api-key"}}
+        headers = [env.get("GEMINI_CLI_CUSTOM_HEADERS", ""), f"session-id: {session}"]
         env.update(
-            GOOGLE_GEMINI_BASE_URL=settings["gateway_url"], GEMINI_API_KEY=env["REINS_TOKEN"]
+            GOOGLE_GEMINI_BASE_URL=settings["gateway_url"],
+            GEMINI_API_KEY=env["REINS_TOKEN"],
+            GEMINI_CLI_CUSTOM_HEADERS=", ".join(h for h in headers if h),
         )
+    (home / ".gemini" / "settings.json").write_text(json.dumps(user), encoding="utf-8")
     argv = [settings["gemini_bin"], "-p", _prompt_with_memory(agent), "-o", "json", "--yolo"]
+    argv += ["--session-id", session]
     if agent.spec.get("model"):
         argv += ["-m", str(agent.spec["model"])]
     return Invocation(argv, env)

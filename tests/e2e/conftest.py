@@ -7,6 +7,8 @@ developer would, and the real CLIs then run headless in it against a fake model 
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +34,8 @@ from .clis import (
 )
 from .fake_upstream import FakeResponses
 
+GEMINI_PACKAGE, GEMINI_VERSION = "@google/gemini-cli", "0.61.0"
+GEMINI_DIR = REPO / "var" / "e2e-cli-gemini"
 NPM_MISSING = (
     "npm/node not found on PATH: the e2e suite installs the real Claude Code and Codex CLIs with "
     "npm (pinned versions, into var/e2e-cli/). Install Node.js 18+ with npm to run it."
@@ -64,6 +68,44 @@ def codex_session(model: FakeResponses) -> str:
     [session] = {r.headers.get("session-id") for r in model.model_requests()}
     assert session, "Codex sent no session-id header"
     return session
+
+
+def gemini_version() -> str | None:
+    try:
+        manifest = GEMINI_DIR / "node_modules" / GEMINI_PACKAGE / "package.json"
+        return json.loads(manifest.read_text()).get("version")
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.fixture(scope="session")
+def gemini() -> Path:
+    """The pinned Gemini CLI, installed once (npm, ~10 s); skipped without node/npm."""
+    if not npm_available():
+        pytest.skip(
+            "npm/node not found on PATH: this test installs the real Gemini CLI "
+            f"({GEMINI_PACKAGE}@{GEMINI_VERSION}) with npm into var/e2e-cli-gemini/. "
+            "Install Node.js 20+."
+        )
+    GEMINI_DIR.mkdir(parents=True, exist_ok=True)
+    with open(GEMINI_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if gemini_version() != GEMINI_VERSION:
+            (GEMINI_DIR / "package.json").write_text(
+                '{"name": "reins-e2e-gemini", "private": true}\n'
+            )
+            command = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"]
+            done = subprocess.run(
+                [*command, f"{GEMINI_PACKAGE}@{GEMINI_VERSION}"],
+                cwd=GEMINI_DIR,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert gemini_version() == GEMINI_VERSION, f"npm install failed:\n{done.stderr[-2000:]}"
+    binary = GEMINI_DIR / "node_modules" / ".bin" / "gemini"
+    assert os.access(binary, os.X_OK), f"{binary} is missing; delete {GEMINI_DIR}"
+    return binary
 
 
 @pytest.fixture(scope="session")

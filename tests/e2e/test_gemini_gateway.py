@@ -1,7 +1,7 @@
 """The real Gemini CLI through the Reins gateway, configured only by ``reins install --gateway``.
 
-Gemini CLI 0.61.0 (pinned, installed with npm into ``var/e2e-cli-gemini/``) runs headless in a
-temporary HOME. Its model alias routes to an Anthropic provider that answers 429 first, then to
+Gemini CLI 0.61.0 (pinned, installed with npm into ``var/e2e-cli-gemini/`` by the ``gemini``
+fixture of ``conftest``) runs headless in a temporary HOME. Its model alias routes to an Anthropic provider that answers 429 first, then to
 one that asks for ``run_shell_command`` once: the gateway must fall back, translate the Gemini
 request to Messages and the Anthropic stream back to Gemini chunks, so the CLI runs the tool
 (allowed by the Reins hook) and finishes with the model's final text. The usage rows must say
@@ -12,9 +12,7 @@ It must never touch the developer's real HOME: every run gets an explicit enviro
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,52 +21,15 @@ from pathlib import Path
 import pytest
 
 from ..conftest import make_token
-from .clis import REPO, Run, base_env, npm_available, run
+from .clis import Run, base_env, run
 from .fake_providers import FakeAnthropicShell
 from .fake_upstream import FINAL_PREFIX, FakeAnthropic
 from .gateway_fixtures import ANTHROPIC_KEY, start_gateway
 
 pytestmark = pytest.mark.e2e
 
-PACKAGE, VERSION = "@google/gemini-cli", "0.61.0"
-CLI_DIR = REPO / "var" / "e2e-cli-gemini"
 MODEL = "gemini-2.5-flash"  # an alias of the gateway, served by Claude
 AGENT = "gemini-e2e"  # travels as X-Reins-Agent through GEMINI_CLI_CUSTOM_HEADERS
-
-
-def installed_version() -> str | None:
-    try:
-        manifest = CLI_DIR / "node_modules" / PACKAGE / "package.json"
-        return json.loads(manifest.read_text()).get("version")
-    except (OSError, ValueError):
-        return None
-
-
-@pytest.fixture(scope="module")
-def gemini() -> Path:
-    """The pinned Gemini CLI, installed once (npm, ~10 s); skipped without node/npm."""
-    if not npm_available():
-        pytest.skip(
-            "npm/node not found on PATH: this test installs the real Gemini CLI "
-            f"({PACKAGE}@{VERSION}) with npm into var/e2e-cli-gemini/. Install Node.js 20+."
-        )
-    CLI_DIR.mkdir(parents=True, exist_ok=True)
-    with open(CLI_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if installed_version() != VERSION:
-            (CLI_DIR / "package.json").write_text('{"name": "reins-e2e-gemini", "private": true}\n')
-            command = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"]
-            done = subprocess.run(
-                [*command, f"{PACKAGE}@{VERSION}"],
-                cwd=CLI_DIR,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert installed_version() == VERSION, f"npm install failed:\n{done.stderr[-2000:]}"
-    binary = CLI_DIR / "node_modules" / ".bin" / "gemini"
-    assert os.access(binary, os.X_OK), f"{binary} is missing; delete {CLI_DIR}"
-    return binary
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-""" "This agent runs every night at 2 AM", end to end with the real Claude Code and Codex CLIs.
+""" "This agent runs every night at 2 AM", end to end with the real Claude Code, Codex and Gemini CLIs.
 
 A real `reins serve` (the policy directory holds the agent), a real `reins gateway` in front of
 the fake Anthropic upstream, and the scheduler: its clock is moved from 01:59 to 02:00, the slot
@@ -25,6 +25,7 @@ from policy_server.registry import runs
 from policy_server.scheduler.service import Scheduler
 
 from ..conftest import LiveGateway
+from .fake_providers import FakeAnthropicShell
 from .fake_upstream import FakeAnthropic, FakeResponses
 from .gateway_fixtures import CODEX_MODEL
 
@@ -65,13 +66,18 @@ class Nightly:
             if variable not in ("PATH", "LANG", "LC_ALL"):
                 monkeypatch.delenv(variable)
 
-    def run_the_two_am_slot(self, clis, upstream: str, kind: str) -> str:
+    def run_the_two_am_slot(
+        self, clis, upstream: str, kind: str, gemini: Path | None = None, alias: str = ""
+    ) -> str:
         """Tick at 01:59:30 (nothing due) and at 02:00:05 (the slot), through a gateway whose one
-        provider of ``kind`` is ``upstream``; wait for the run and return its id."""
-        config = {
+        provider of ``kind`` is ``upstream`` (serving model ``alias`` too, if given); wait for
+        the run and return its id."""
+        config: dict[str, Any] = {
             "providers": {"fake": {"kind": kind, "base_url": upstream, "api_key_env": "FAKE_KEY"}},
             "usage": {"flush_s": 0.2},
         }
+        if alias:
+            config["models"] = {alias: [{"provider": "fake", "model": "claude-sonnet-4-5"}]}
         gateway = LiveGateway(self.tmp, self.db, config, {"FAKE_KEY": FAKE_KEY})
         try:
             now = [at(1, 59, 30)]
@@ -83,7 +89,7 @@ class Nightly:
                 "runs_dir": str(self.tmp / "runs"),
                 "claude_bin": str(clis.claude),
                 "codex_bin": str(clis.codex),
-                "gemini_bin": "gemini",
+                "gemini_bin": str(gemini or "gemini"),
             }
             scheduler = Scheduler(self.db, self.policies, settings, clock=lambda: now[0])
             assert scheduler.tick() == []  # 01:59:30: nothing due yet
@@ -93,6 +99,22 @@ class Nightly:
         finally:
             gateway.stop()
         return run_id
+
+    def rows(self, run_id: str, audit: str, usage: str) -> tuple[dict, list[tuple], list[tuple]]:
+        """The run row, and the ``audit`` columns of its audit rows (in order) and the ``usage``
+        columns of its usage rows."""
+        conn = store.connect(self.db)
+        try:
+            where = " WHERE run_id = ?"
+            return (
+                runs.get(conn, run_id),
+                conn.execute(
+                    f"SELECT {audit} FROM audit_events{where} ORDER BY seq", (run_id,)
+                ).fetchall(),
+                conn.execute(f"SELECT {usage} FROM usage{where}", (run_id,)).fetchall(),
+            )
+        finally:
+            conn.close()
 
     def log(self, run_id: str) -> str:
         return (self.tmp / "runs" / run_id / "stderr.log").read_text()
@@ -116,19 +138,13 @@ def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
         model="claude-sonnet-4-5",
         environment={"CLAUDE_CODE_MAX_RETRIES": "0", "DISABLE_AUTOUPDATER": "1"},
     )
-    proof, db = nightly.proof, nightly.db
+    proof = nightly.proof
     with FakeAnthropic(f"touch {proof}") as model:
         run_id = nightly.run_the_two_am_slot(clis, model.url, "anthropic")
         requests_seen = model.model_requests()
-    conn = store.connect(db)
-    run = runs.get(conn, run_id)
-    audit = conn.execute(
-        "SELECT hook_event, tool, decision, rules, agent FROM audit_events WHERE run_id = ?"
-        " ORDER BY seq",
-        (run_id,),
-    ).fetchall()
-    usage = conn.execute("SELECT cost_usd, agent FROM usage WHERE run_id = ?", (run_id,)).fetchall()
-    conn.close()
+    run, audit, usage = nightly.rows(
+        run_id, "hook_event, tool, decision, rules, agent", "cost_usd, agent"
+    )
     log = nightly.log(run_id)
     assert run["status"] == "succeeded", (run, log)
     assert run["scheduled_us"] == at(2, 0, 0) and run["trigger"] == "schedule"
@@ -161,19 +177,12 @@ def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
     nightly = Nightly(
         tmp_path, server_factory, monkeypatch, "nightly-codex", harness="codex", model=CODEX_MODEL
     )
-    proof, db = nightly.proof, nightly.db
+    proof = nightly.proof
     with FakeResponses(f"touch {proof}") as model:
         run_id = nightly.run_the_two_am_slot(clis, model.url + "/v1", "openai")
         requests_seen = model.model_requests()
         outputs = model.tool_outputs()
-    conn = store.connect(db)
-    run = runs.get(conn, run_id)
-    audit = conn.execute(
-        "SELECT hook_event, decision, rules, agent FROM audit_events WHERE run_id = ? ORDER BY seq",
-        (run_id,),
-    ).fetchall()
-    usage = conn.execute("SELECT agent, inbound FROM usage WHERE run_id = ?", (run_id,)).fetchall()
-    conn.close()
+    run, audit, usage = nightly.rows(run_id, "hook_event, decision, rules, agent", "agent, inbound")
     log = nightly.log(run_id)
     assert run["status"] == "succeeded" and run["exit_code"] == 0, (run, log)
     assert not proof.exists(), f"the denied command ran\n{log}"
@@ -187,3 +196,34 @@ def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
     assert set(usage) == {("nightly-codex", "responses")}
     headers = {k.lower(): v for k, v in requests_seen[0].headers.items()}
     assert headers.get("authorization") == f"Bearer {FAKE_KEY}"  # the gateway's key only
+
+
+def test_a_scheduled_gemini_agent_shares_its_session_id_between_audit_and_usage(
+    tmp_path: Path, clis, gemini, server_factory, monkeypatch
+) -> None:
+    """A Gemini agent's slot: Gemini CLI sends no session id with its model requests, so the
+    scheduler gives the run one (``--session-id`` and a ``session-id`` header); the audit rows,
+    the usage rows and the run row all carry it. The gateway serves the Gemini model from the
+    fake Anthropic upstream, which asks for a shell command the allowlist denies."""
+    alias = "gemini-2.5-flash"
+    nightly = Nightly(
+        tmp_path, server_factory, monkeypatch, "nightly-gemini", harness="gemini", model=alias
+    )
+    proof = nightly.proof
+    with FakeAnthropicShell(command=f"touch {proof}") as model:
+        run_id = nightly.run_the_two_am_slot(clis, model.url, "anthropic", gemini, alias)
+        requests_seen = model.model_requests()
+    run, audit, usage = nightly.rows(
+        run_id, "hook_event, decision, rules, agent, session_id", "agent, inbound, session_id"
+    )
+    log = nightly.log(run_id)
+    assert run["status"] == "succeeded" and run["exit_code"] == 0, (run, log)
+    assert not proof.exists(), f"the denied command ran\n{log}"
+    denied = [a[:4] for a in audit if a[0] == "PreToolUse"]
+    assert denied == [
+        ("PreToolUse", "deny", '["agent.nightly-gemini.tools-allow"]', "nightly-gemini")
+    ]
+    session = run["session_id"]
+    assert session and {a[4] for a in audit} == {session}, (session, audit)
+    assert len(usage) == len(requests_seen) >= 2, (usage, requests_seen)
+    assert set(usage) == {("nightly-gemini", "gemini", session)}

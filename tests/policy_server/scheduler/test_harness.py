@@ -99,16 +99,20 @@ def test_codex_gets_its_own_home_with_hooks_and_the_gateway_provider(tmp_path: P
     assert '"X-Reins-Run" = "REINS_RUN"' in toml and 'model = "fast"' in toml
 
 
-def test_gemini_gets_system_settings_with_hooks_in_milliseconds(tmp_path: Path) -> None:
+def test_gemini_gets_a_home_of_its_own_with_hooks_in_milliseconds(tmp_path: Path) -> None:
     call = build(tmp_path, "gemini")
     assert call.argv[:2] == ["gemini", "-p"] and call.argv[-2:] == ["-m", "fast"]
-    settings = json.loads(Path(call.env["GEMINI_CLI_SYSTEM_SETTINGS_PATH"]).read_text())
+    assert "GOOGLE_GEMINI_BASE_URL" not in call.env and "GEMINI_CLI_CUSTOM_HEADERS" not in call.env
+    home = Path(call.env["GEMINI_CLI_HOME"])
+    assert home.parent == tmp_path and "GEMINI_CLI_SYSTEM_SETTINGS_PATH" not in call.env
+    settings = json.loads((home / ".gemini" / "settings.json").read_text())
     hook = settings["hooks"]["BeforeTool"][0]["hooks"][0]
     assert (
         hook["timeout"] == 10_000
         and hook["name"] == "reins"
         and hook["command"].endswith(" gemini")
     )
+    assert "security" not in settings  # without a gateway the agent brings its own credentials
 
 
 def test_summaries_read_each_harness_output() -> None:
@@ -132,3 +136,26 @@ def test_summaries_read_each_harness_output() -> None:
     codex = summarize("codex", "final answer\n", "session id: 0199a2b3-c4d5\n")
     assert codex == {"result": "final answer", "is_error": False, "session_id": "0199a2b3-c4d5"}
     assert summarize("claude-code", "not json", "")["result"] == "not json"
+
+
+def test_a_gemini_run_sends_its_own_session_id_to_the_hooks_and_the_gateway(
+    tmp_path: Path,
+) -> None:
+    """Gemini CLI sends no session id with model requests: the run picks one and sends it as the
+    ``session-id`` header the gateway records, beside any headers the agent sets itself."""
+    call = build(
+        tmp_path,
+        "gemini",
+        "http://gw:8787",
+        environment={"GEMINI_CLI_CUSTOM_HEADERS": "X-Team: infra"},
+    )
+    session = call.argv[call.argv.index("--session-id") + 1]
+    assert len(session) == 36 and session.count("-") == 4  # a UUID, as Gemini CLI requires
+    assert call.env["GEMINI_CLI_CUSTOM_HEADERS"] == f"X-Team: infra, session-id: {session}"
+    assert call.env["GOOGLE_GEMINI_BASE_URL"] == "http://gw:8787"
+    assert call.env["GEMINI_API_KEY"] == TOKEN
+    user = json.loads((Path(call.env["GEMINI_CLI_HOME"]) / ".gemini/settings.json").read_text())
+    assert user["security"] == {"auth": {"selectedType": "gemini-api-key"}}  # else exit 41
+    assert "BeforeTool" in user["hooks"]
+    again = build(tmp_path, "gemini", "http://gw:8787")
+    assert again.argv[again.argv.index("--session-id") + 1] != session  # one per run
