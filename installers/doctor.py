@@ -3,8 +3,9 @@
 Checks the hook client and its config, the server (reachable, token valid), the cached bundle's
 age, the spool, then per harness: the Reins hooks in every settings layer (managed, project,
 user), a synthetic event sent through the installed hook exactly as the harness would, Codex
-trust state, and the gateway. Read-only except for that one synthetic event (which the server
-audits under session ``reins-doctor``). Never prints the token.
+trust state, Gemini settings that switch the hooks off, and the gateway. Read-only except for
+that one synthetic event (which the server audits under session ``reins-doctor``). Never prints
+the token.
 """
 
 from __future__ import annotations
@@ -307,6 +308,39 @@ def gateway_checks(home: Path) -> list[Check]:
     return checks
 
 
+def gemini_checks(project: Path) -> list[Check]:
+    """What makes Gemini CLI skip the Reins hooks: a managed file it ignores, settings that switch
+    them off, settings doctor cannot read."""
+    checks, layers = [], []
+    for layer, path, settings, note in doctor_layers.read_layers("gemini", project):
+        problem = ""
+        if layer == "managed" and settings is not None:
+            problem = doctor_layers.gemini_system_file_problem(path)
+        if problem:
+            checks.append(
+                Check(
+                    FAIL,
+                    "gemini managed",
+                    f"Gemini CLI skips {path}: {problem}",
+                    "make the file and every folder above it owned by root and not writable by"
+                    " group or others (chmod g-w,o-w)",
+                )
+            )
+            settings = None  # what Gemini does not load cannot keep the hooks on
+        if note.startswith("unreadable"):
+            checks.append(
+                Check(
+                    WARN,
+                    "gemini hooks off",
+                    f"cannot tell whether {path} ({layer}) switches the Reins hooks off: {note}",
+                    "check its hooksConfig and hooks by hand",
+                )
+            )
+        layers.append((layer, path, settings, note))
+    switched_off = doctor_layers.gemini_switch_offs(layers)
+    return [Check(FAIL, "gemini hooks off", problem, fix) for problem, fix in switched_off] + checks
+
+
 def harness_checks(harness: str, home: Path, project: Path) -> list[Check]:
     found = doctor_layers.effective_hooks(harness, project)
     checks = [Check(OK, f"{harness} {layer}", text) for layer, text in found["layers"]]
@@ -324,6 +358,8 @@ def harness_checks(harness: str, home: Path, project: Path) -> list[Check]:
     checks.append(synthetic_event(harness, found["handlers"][0], project, read_token(home)))
     if harness == "codex":
         checks.extend(codex_trust_checks(project))
+    if harness == "gemini":
+        checks.extend(gemini_checks(project))
     return checks
 
 

@@ -1,11 +1,13 @@
 """What each harness will actually run: its hooks per settings layer, and Codex trust, for doctor.
 
 Reads the managed, project and user settings of a harness (never writes), lists the Reins
-handlers in each, and builds the harmless synthetic payload doctor sends.
+handlers in each, finds what would make Gemini CLI skip them, and builds the harmless synthetic
+payload doctor sends.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -22,27 +24,39 @@ def _settings(path: Path) -> dict:
     return jsonfile.parse(text, path)
 
 
-def effective_hooks(harness: str, project: Path) -> dict:
-    """``{"layers": [(layer, description)], "handlers": [Reins handler, ...]}``, highest layer first."""
-    layers, handlers, seen = [], [], {}
+def read_layers(harness: str, project: Path) -> list[tuple[str, Path, dict | None, str]]:
+    """Each settings layer of ``harness``, highest first, as ``(layer, path, settings, note)``:
+    ``settings`` is None when the file is absent, unreadable or an earlier layer's file (``note``
+    says which)."""
+    layers, seen = [], {}
     for layer, path in config.layers(harness, project):
         if path.resolve() in seen:  # e.g. the project folder is the home folder
-            layers.append((layer, f"{path}: same file as the {seen[path.resolve()]} layer"))
+            layers.append((layer, path, None, f"same file as the {seen[path.resolve()]} layer"))
             continue
         seen[path.resolve()] = layer
         if not path.is_file():
-            layers.append((layer, f"{path}: absent"))
+            layers.append((layer, path, None, "absent"))
             continue
         try:
-            settings = _settings(path)
+            layers.append((layer, path, _settings(path), ""))
         except (InstallError, ValueError, OSError) as exc:
-            layers.append((layer, f"{path}: unreadable ({exc})"))
+            layers.append((layer, path, None, f"unreadable ({exc})"))
+    return layers
+
+
+def effective_hooks(harness: str, project: Path) -> dict:
+    """``{"layers": [(layer, description)], "handlers": [Reins handler, ...]}``, highest layer first."""
+    layers, handlers = [], []
+    for layer, path, settings, note in read_layers(harness, project):
+        if settings is None:
+            layers.append((layer, f"{path}: {note}"))
             continue
         ours = hook_entries.reins_handlers(settings)
         events = sorted({event for event, _ in ours})
+        hooks = settings.get("hooks")
         total = sum(
             len(group.get("hooks", []))
-            for groups in (settings.get("hooks") or {}).values()
+            for groups in (hooks.values() if isinstance(hooks, dict) else ())
             if isinstance(groups, list)
             for group in groups
             if isinstance(group, dict)
@@ -51,6 +65,85 @@ def effective_hooks(harness: str, project: Path) -> dict:
         layers.append((layer, text))
         handlers.extend(handler for event, handler in ours if event in ("PreToolUse", "BeforeTool"))
     return {"layers": layers, "handlers": handlers}
+
+
+def gemini_switch_offs(layers: list[tuple[str, Path, dict | None, str]]) -> list[tuple[str, str]]:
+    """``(problem, fix)`` for each setting in ``layers`` (``read_layers``, of a managed file
+    Gemini CLI loads) that makes Gemini CLI skip the Reins hooks; [] when none does.
+
+    Gemini CLI 0.61.0 merges settings system > workspace > user, but ``hooksConfig.disabled`` is
+    the union of all files and names a hook by its ``name`` (by its ``command`` only without a
+    name), and a workspace ``hooks`` that is no object replaces the user's hooks (system hooks are
+    merged after it). Workspace settings count only in trusted folders; this assumes trusted.
+    """
+    loaded = [(layer, path, settings) for layer, path, settings, _ in layers if settings]
+    problems = []
+    for layer, path, settings in loaded:  # highest first: the first layer that sets it wins
+        enabled = _hooks_config(settings).get("enabled")
+        if enabled is None:
+            continue
+        # Gemini reads "false" (any case) as false, and keeps other non-booleans, which then
+        # count as JavaScript counts them (0 and "" are false; False == 0 here too).
+        if enabled in (0, "") or str(enabled).lower() == "false":
+            problems.append(
+                (
+                    f"{path} ({layer}) sets hooksConfig.enabled: {json.dumps(enabled)}, so"
+                    " Gemini CLI runs no hooks at all",
+                    "remove it; system settings win, so a managed install (`reins install gemini"
+                    " --scope managed`, as root) keeps hooksConfig.enabled true",
+                )
+            )
+        break
+    names = {
+        handler.get("name") or handler.get("command")
+        for _, _, settings in loaded
+        for _, handler in hook_entries.reins_handlers(settings)
+    }
+    for layer, path, settings in loaded:
+        disabled = _hooks_config(settings).get("disabled", [])
+        for name in disabled if isinstance(disabled, list) else [disabled]:
+            if name in names:
+                problems.append(
+                    (
+                        f"{path} ({layer}) lists {name!r} in hooksConfig.disabled, so Gemini CLI"
+                        " skips the Reins hooks of that name",
+                        "remove that entry (no Gemini CLI setting overrides hooksConfig.disabled;"
+                        " managed hooks have a name a repository cannot guess)",
+                    )
+                )
+    by_layer = {layer: (path, settings) for layer, path, settings in loaded}
+    path, workspace = by_layer.get("project", (None, {}))
+    dropped = hook_entries.reins_handlers(by_layer.get("user", (None, {}))[1])
+    kept = hook_entries.reins_handlers(by_layer.get("managed", (None, {}))[1])
+    if "hooks" in workspace and not isinstance(workspace["hooks"], dict) and dropped and not kept:
+        problems.append(
+            (
+                f'{path} (project) sets "hooks" to {json.dumps(workspace["hooks"])}, so Gemini'
+                " CLI drops the hooks of the user settings, Reins' included",
+                "remove it; managed hooks (`reins install gemini --scope managed`) survive it",
+            )
+        )
+    return problems
+
+
+def _hooks_config(settings: dict) -> dict:
+    value = settings.get("hooksConfig")
+    return value if isinstance(value, dict) else {}
+
+
+def gemini_system_file_problem(path: Path) -> str:
+    """Why Gemini CLI would skip its system settings file ``path`` ('' if it loads it): the file
+    and every folder above it must be owned by root and not writable by group or others."""
+    for item in [path, *path.parents]:
+        try:
+            stat = item.stat()
+        except OSError as exc:
+            return f"cannot check {item}: {exc}"
+        if stat.st_uid != 0:
+            return f"{item} is not owned by root"
+        if stat.st_mode & 0o022:
+            return f"{item} is writable by group or others (mode {stat.st_mode & 0o777:o})"
+    return ""
 
 
 def synthetic_payload(harness: str, project: Path) -> dict:

@@ -6,9 +6,17 @@ block); Gemini CLI loads ``.gemini/.env``, so ``GOOGLE_GEMINI_BASE_URL`` and ``G
 (= the Reins token, sent as ``x-goog-api-key``) go there, with ``GEMINI_CLI_CUSTOM_HEADERS``
 carrying ``X-Reins-Agent``. A variable already exported in the shell wins over ``.env``. The
 gateway also needs ``security.auth.selectedType`` in ``settings.json`` (see ``AUTH_TYPE``).
+
+A managed install (``/etc/gemini-cli/settings.json``) also keeps the hooks on against the other
+settings files, as the real Gemini CLI 0.61.0 shows in ``tests/e2e/test_gemini_hooks_tamper.py``:
+system settings win for ``hooksConfig.enabled``, so it pins that to true; ``hooksConfig.disabled``
+is a union over all files that matches a hook's ``name`` (its ``command`` only when it has no
+name), so the managed hooks get a name a repository cannot guess instead of ``reins``.
 """
 
 from __future__ import annotations
+
+import secrets
 
 from installers import config, hook_entries, jsonfile
 from installers.client_files import InstallError, hook_shell_command
@@ -19,13 +27,27 @@ EVENTS = ("SessionStart", "BeforeAgent", "BeforeTool", "AfterTool", "SessionEnd"
 # ("Invalid auth method selected", exit 41) unless the settings name one. With "gemini-api-key"
 # it still uses the base URL and sends GEMINI_API_KEY as x-goog-api-key.
 AUTH_TYPE = "gemini-api-key"
+# Settings Reins sets besides hooks: memory name in ``extra`` -> (key path, value).
+PINNED = {
+    "auth_type": (("security", "auth", "selectedType"), AUTH_TYPE),  # with --gateway
+    "hooks_enabled": (("hooksConfig", "enabled"), True),  # managed: beats workspace and user
+}
+HOOK_NAME = "reins"
 
 
-def groups(options: config.Options, python: str) -> dict:
+def hook_name(options: config.Options, extra: dict) -> str:
+    """``reins``, or for a managed install a name kept across reinstalls that no repository can
+    guess (a workspace's ``hooksConfig.disabled`` cannot be overridden, only missed)."""
+    if options.scope != "managed":
+        return HOOK_NAME
+    return extra.setdefault("hook_name", f"{HOOK_NAME}-{secrets.token_hex(8)}")
+
+
+def groups(options: config.Options, python: str, name: str) -> dict:
     command = hook_shell_command(options.home, "gemini", python)
     handler = {
         "type": "command",
-        "name": "reins",
+        "name": name,
         "command": command,
         "timeout": config.HOOK_TIMEOUT_S * 1000,
     }
@@ -68,41 +90,69 @@ def restore_dotenv(text: str, extra: dict) -> str:
     return "\n".join(result) + ending if result else ""
 
 
-def set_auth_type(settings: dict, extra: dict) -> dict:
-    """``settings`` with ``security.auth.selectedType`` = ``AUTH_TYPE``; the old value remembered."""
-    security = settings.get("security")
-    security = dict(security) if isinstance(security, dict) else {}
-    auth = dict(security["auth"]) if isinstance(security.get("auth"), dict) else {}
-    extra.setdefault("auth_type", {"before": auth.get("selectedType"), "set": AUTH_TYPE})
-    auth["selectedType"] = AUTH_TYPE
-    return {**settings, "security": {**security, "auth": auth}}
+def set_setting(settings: dict, keys: tuple[str, ...], value: object, memory: dict) -> dict:
+    """``settings`` with ``value`` at the nested ``keys`` (objects made as needed, key order kept);
+    the value it replaces is remembered in ``memory`` the first time."""
+    head, *rest = keys
+    node = dict(settings)
+    if rest:
+        child = node.get(head)
+        node[head] = set_setting(
+            child if isinstance(child, dict) else {}, tuple(rest), value, memory
+        )
+    else:
+        memory.setdefault("before", node.get(head))
+        memory.setdefault("set", value)
+        node[head] = value
+    return node
 
 
-def restore_auth_type(settings: dict, extra: dict) -> dict:
-    """``settings`` with the auth type Reins set put back as it was (when still Reins' value)."""
-    memory = extra.get("auth_type")
-    security = settings.get("security")
-    auth = security.get("auth") if isinstance(security, dict) else None
-    if not memory or not isinstance(auth, dict) or auth.get("selectedType") != memory["set"]:
+def restore_setting(settings: dict, keys: tuple[str, ...], memory: dict) -> dict:
+    """``settings`` with the value ``set_setting`` put at ``keys`` taken back (when it is still
+    that value); objects left empty are dropped."""
+    if "set" not in memory:
         return settings
-    auth = {k: v for k, v in auth.items() if k != "selectedType"}
-    if memory["before"] is not None:
-        auth["selectedType"] = memory["before"]
-    security = {k: v for k, v in security.items() if k != "auth"} | ({"auth": auth} if auth else {})
-    rest = {k: v for k, v in settings.items() if k != "security"}
-    return {**settings, "security": security} if security else rest
+    head, *rest = keys
+    if head not in settings:
+        return settings
+    if rest:
+        if not isinstance(settings[head], dict):
+            return settings
+        value = restore_setting(settings[head], tuple(rest), memory)
+        if value is settings[head]:
+            return settings
+        keep = bool(value)
+    elif settings[head] != memory["set"]:
+        return settings
+    else:
+        value, keep = memory["before"], memory["before"] is not None
+    node = dict(settings)
+    if keep:
+        node[head] = value
+    else:
+        del node[head]
+    return node
 
 
 def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
-    wanted = groups(options, python)
+    wanted = groups(options, python, hook_name(options, extra))
     path = config.gemini_settings(options.scope, options.project)
+    pinned = ["auth_type"] if options.gateway else []
+    if options.scope == "managed":
+        pinned.append("hooks_enabled")
 
     def add(settings: dict) -> dict:
         settings = hook_entries.merge(settings, wanted)
-        return set_auth_type(settings, extra) if options.gateway else settings
+        for memo in pinned:
+            keys, value = PINNED[memo]
+            settings = set_setting(settings, keys, value, extra.setdefault(memo, {}))
+        return settings
 
     def remove(settings: dict) -> dict:
-        return restore_auth_type(hook_entries.remove(settings), extra)
+        settings = hook_entries.remove(settings)
+        for memo, (keys, _) in PINNED.items():
+            settings = restore_setting(settings, keys, extra.get(memo, {}))
+        return settings
 
     edits = [jsonfile.edit(path, add, remove)]
     if options.gateway and options.scope == "managed":

@@ -81,7 +81,8 @@ def remove(settings: dict) -> dict:
 def reins_handlers(settings: dict) -> list[tuple[str, dict]]:
     """``[(event, handler)]`` of the Reins handlers in ``settings``, for ``reins doctor``."""
     found = []
-    for event, groups in (settings.get("hooks") or {}).items():
+    hooks = settings.get("hooks")
+    for event, groups in hooks.items() if isinstance(hooks, dict) else ():
         for group in groups if isinstance(groups, list) else []:
             for handler in group.get("hooks", []) if isinstance(group, dict) else []:
                 if is_reins_handler(handler):

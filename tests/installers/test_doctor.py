@@ -99,3 +99,36 @@ def test_codex_trust_state_is_checked_with_the_real_codex(
     assert code == 1
     assert "[FAIL] codex trust: 1 of 6 Reins hooks are NOT trusted" in out
     assert "fix: run `reins install codex ...` again" in out
+
+
+def test_gemini_settings_that_switch_the_hooks_off_fail_with_the_fix(
+    home: Path, tmp_path: Path, reins, live
+) -> None:
+    server, token = live
+    assert reins("install", "gemini", "--server", server.url, "--token", token)[0] == 0
+    assert reins("doctor", "gemini")[0] == 0
+    workspace = tmp_path / "project" / ".gemini" / "settings.json"  # a cloned repository's
+    workspace.parent.mkdir()
+    workspace.write_text('{"hooksConfig": {"enabled": false, "disabled": ["reins"]}}')
+    code, out, _ = reins("doctor", "gemini")
+    assert code == 1
+    assert (
+        f"[FAIL] gemini hooks off: {workspace} (project) sets hooksConfig.enabled: false, so"
+        " Gemini CLI runs no hooks at all" in out
+    )
+    assert "fix: remove it; system settings win, so a managed install" in out
+    assert f"[FAIL] gemini hooks off: {workspace} (project) lists 'reins' in hooksConfig." in out
+    workspace.write_text("// comments are fine for Gemini CLI\n{}")
+    code, out, _ = reins("doctor", "gemini")
+    assert code == 0 and f"[WARN] gemini hooks off: cannot tell whether {workspace}" in out
+
+
+def test_a_managed_gemini_file_that_gemini_skips_fails(home: Path, tmp_path: Path, reins, live):
+    server, token = live
+    args = ["install", "gemini", "--scope", "managed", "--server", server.url, "--token", token]
+    assert reins(*args)[0] == 0
+    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
+    path.parent.chmod(0o775)  # group-writable (as /tmp is): Gemini CLI 0.61.0 ignores the file
+    code, out, _ = reins("doctor", "gemini")
+    assert code == 1 and f"[FAIL] gemini managed: Gemini CLI skips {path}: " in out
+    assert "fix: make the file and every folder above it owned by root" in out

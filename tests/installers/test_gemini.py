@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from installers import gemini
 from tests.installers.conftest import install_args, snapshot
 
 USER_SETTINGS = (
@@ -83,3 +84,80 @@ def test_other_scopes(home: Path, tmp_path: Path, reins, scope: str) -> None:
     assert json.loads(path.read_text())["hooks"]["BeforeTool"]
     assert reins("uninstall", "gemini", "--scope", scope)[0] == 0
     assert not path.exists()
+
+
+def test_managed_install_pins_hooks_on_under_a_name_no_repository_can_guess(
+    home: Path, tmp_path: Path, reins
+) -> None:
+    # Gemini CLI 0.61.0: system settings win for hooksConfig.enabled, but hooksConfig.disabled is
+    # a union over all files that matches a hook's name (tests/e2e/test_gemini_hooks_tamper.py).
+    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"hooksConfig": {"enabled": false, "notifications": false}}\n')
+    before = path.read_bytes()
+    assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0
+    settings = json.loads(path.read_text())
+    assert settings["hooksConfig"] == {"enabled": True, "notifications": False}
+    names = {h["name"] for groups in settings["hooks"].values() for h in groups[0]["hooks"]}
+    (name,) = names
+    assert name.startswith("reins-") and len(name) == len("reins-") + 16
+    assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0  # reinstall keeps it
+    assert json.loads(path.read_text())["hooks"]["BeforeTool"][0]["hooks"][0]["name"] == name
+    assert reins("uninstall", "gemini", "--scope", "managed")[0] == 0
+    assert path.read_bytes() == before
+
+
+def test_managed_uninstall_after_an_edit_gives_the_admins_switch_back(
+    home: Path, tmp_path: Path, reins
+) -> None:
+    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"hooksConfig": {"enabled": false}}\n')
+    assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0
+    settings = json.loads(path.read_text())
+    path.write_text(json.dumps({**settings, "ui": {"theme": "GitHub"}}))  # edited since
+    assert reins("uninstall", "gemini", "--scope", "managed")[0] == 0
+    assert json.loads(path.read_text()) == {
+        "hooksConfig": {"enabled": False},
+        "ui": {"theme": "GitHub"},
+    }
+
+
+def test_user_and_project_installs_leave_hooks_config_alone(home: Path, reins) -> None:
+    # Workspace settings beat user settings for hooksConfig.enabled: pinning it there would be
+    # theatre. Only a managed install can keep the hooks on (README, Scopes).
+    assert reins(*install_args("gemini"))[0] == 0
+    settings = json.loads((home / ".gemini" / "settings.json").read_text())
+    assert "hooksConfig" not in settings
+    assert settings["hooks"]["BeforeTool"][0]["hooks"][0]["name"] == "reins"
+
+
+@pytest.mark.parametrize(
+    ("settings", "after", "restored"),
+    [
+        ({}, {"a": {"b": True}}, {}),
+        (
+            {"a": {"b": False, "c": 1}, "d": 2},
+            {"a": {"b": True, "c": 1}, "d": 2},
+            {"a": {"b": False, "c": 1}, "d": 2},
+        ),
+        ({"a": {"b": True}}, {"a": {"b": True}}, {"a": {"b": True}}),
+        # Not an object: replaced, and not brought back (uninstall restores the bytes instead).
+        ({"a": "text"}, {"a": {"b": True}}, {}),
+    ],
+)
+def test_set_setting_is_taken_back_by_restore_setting(
+    settings: dict, after: dict, restored: dict
+) -> None:
+    memory: dict = {}
+    changed = gemini.set_setting(settings, ("a", "b"), True, memory)
+    assert changed == after and list(changed) == list(after)
+    assert gemini.restore_setting(changed, ("a", "b"), memory) == restored
+
+
+def test_restore_setting_keeps_a_value_changed_since() -> None:
+    memory: dict = {}
+    changed = gemini.set_setting({"a": {"b": False}}, ("a", "b"), True, memory)
+    changed["a"]["b"] = "mine"
+    assert gemini.restore_setting(changed, ("a", "b"), memory) == {"a": {"b": "mine"}}
+    assert gemini.restore_setting({"x": 1}, ("a", "b"), {}) == {"x": 1}
