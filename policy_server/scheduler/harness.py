@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shlex
 import sys
 import uuid
@@ -75,10 +76,12 @@ def _hook_command(harness: str) -> str:
     return " ".join(shlex.quote(p) for p in (sys.executable, "-I", "-S", str(HOOK_CLIENT), harness))
 
 
-def _hook_block(harness: str, events: tuple[str, ...], timeout: int) -> dict[str, Any]:
+def _hook_block(
+    harness: str, events: tuple[str, ...], timeout: int, name: str = ""
+) -> dict[str, Any]:
     handler = {"type": "command", "command": _hook_command(harness), "timeout": timeout}
-    if harness == "gemini":
-        handler["name"] = "reins"
+    if name:
+        handler["name"] = name
     return {event: [{"matcher": "*", "hooks": [handler]}] for event in events}
 
 
@@ -165,7 +168,10 @@ def _gemini(
     # which would leave the run without hooks.
     home = run_dir / "gemini-home"
     (home / ".gemini").mkdir(parents=True, exist_ok=True)
-    user: dict[str, Any] = {"hooks": _hook_block("gemini", _GEMINI_EVENTS, 10_000)}
+    # A name of the run's own: the working copy's ``hooksConfig.disabled`` (which every settings
+    # file adds to, and nothing overrides) cannot list it (see ``workspace.check_gemini_settings``).
+    name = f"reins-{secrets.token_hex(8)}"
+    user: dict[str, Any] = {"hooks": _hook_block("gemini", _GEMINI_EVENTS, 10_000, name)}
     env.update(GEMINI_CLI_HOME=str(home), GEMINI_CLI_TRUST_WORKSPACE="true")
     # Gemini CLI sends no session id with its model requests, so the run picks one: the hooks
     # report it, and the gateway reads it from the ``session-id`` header (as for Codex), so the

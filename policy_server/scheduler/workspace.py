@@ -2,14 +2,17 @@
 
 With ``repository`` set, every run gets its own shallow clone under ``<runs_dir>/<run_id>/work``
 (so runs never see each other's edits) and starts in ``working_directory`` inside it. Without
-one, the run starts in the agent's existing ``working_directory``. Failures raise
-:class:`WorkspaceError` with a reason that goes into the failed run row.
+one, the run starts in the agent's existing ``working_directory``. A working copy whose Gemini
+workspace settings would switch a Gemini run's hooks off is refused (``check_gemini_settings``).
+Failures raise :class:`WorkspaceError` with a reason that goes into the failed run row.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from ..registry.agent import Agent
 
@@ -22,6 +25,54 @@ class WorkspaceError(Exception):
 
 def prepare(agent: Agent, run_dir: Path) -> Path:
     """The directory the harness runs in, ready to use."""
+    start = _directory(agent, run_dir)
+    if agent.harness == "gemini":
+        check_gemini_settings(start)
+    return start
+
+
+def check_gemini_settings(start: Path) -> None:
+    """Refuse ``start`` when its ``.gemini/settings.json`` would run a Gemini agent without hooks.
+
+    Gemini CLI 0.61.0 ranks these workspace settings above the run's user settings (where the
+    scheduler puts the hooks): ``hooksConfig.enabled`` set to anything but ``true`` switches every
+    hook off, and a ``hooks`` that is not an object of lists drops them. ``hooksConfig.disabled``
+    cannot name a run's hooks: their name is new for every run. Gemini reads the file as JSON with
+    comments; this check reads plain JSON, so a file it cannot read is refused too (fail closed).
+    """
+    path = start / ".gemini" / "settings.json"
+    if not path.exists():
+        return
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(
+            f"{path} cannot be checked ({exc}); a Gemini agent runs only where its workspace "
+            "settings cannot switch the Reins hooks off: remove comments from it or the file"
+        ) from None
+    problem = _switches_hooks_off(settings)
+    if problem:
+        raise WorkspaceError(
+            f"{path} {problem}, which would run the agent without the Reins hooks; remove that "
+            "setting from the working copy"
+        )
+
+
+def _switches_hooks_off(settings: Any) -> str | None:
+    if not isinstance(settings, dict):
+        return None  # Gemini CLI ignores a file that is not an object
+    config = settings.get("hooksConfig")
+    if config is not None and not isinstance(config, dict):
+        return f"sets hooksConfig to {config!r}"
+    if isinstance(config, dict) and config.get("enabled", True) is not True:
+        return f"sets hooksConfig.enabled to {config['enabled']!r}"
+    hooks = settings.get("hooks", {})
+    if not isinstance(hooks, dict) or any(not isinstance(v, list) for v in hooks.values()):
+        return f"sets hooks to {json.dumps(hooks)[:80]}"
+    return None
+
+
+def _directory(agent: Agent, run_dir: Path) -> Path:
     spec = agent.spec
     workdir = spec.get("working_directory")
     repository = spec.get("repository")

@@ -10,6 +10,7 @@ cost from the gateway's usage rows and the denial from the audit log.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -201,7 +202,8 @@ def test_a_scheduled_codex_agent_runs_headless_and_its_policy_decides(
 def test_a_scheduled_gemini_agent_shares_its_session_id_between_audit_and_usage(
     tmp_path: Path, clis, gemini, server_factory, monkeypatch
 ) -> None:
-    """A Gemini agent's slot: Gemini CLI sends no session id with its model requests, so the
+    """A Gemini agent's slot, in a working copy whose ``.gemini/settings.json`` lists "reins" in
+    ``hooksConfig.disabled``: Gemini CLI sends no session id with its model requests, so the
     scheduler gives the run one (``--session-id`` and a ``session-id`` header); the audit rows,
     the usage rows and the run row all carry it. The gateway serves the Gemini model from the
     fake Anthropic upstream, which asks for a shell command the allowlist denies."""
@@ -210,6 +212,12 @@ def test_a_scheduled_gemini_agent_shares_its_session_id_between_audit_and_usage(
         tmp_path, server_factory, monkeypatch, "nightly-gemini", harness="gemini", model=alias
     )
     proof = nightly.proof
+    # The repository tries to switch Reins off by the hooks' usual name: a run's hooks have
+    # a name of their own, so they still run.
+    (nightly.project / ".gemini").mkdir()
+    (nightly.project / ".gemini" / "settings.json").write_text(
+        json.dumps({"hooksConfig": {"disabled": ["reins"]}})
+    )
     with FakeAnthropicShell(command=f"touch {proof}") as model:
         run_id = nightly.run_the_two_am_slot(clis, model.url, "anthropic", gemini, alias)
         requests_seen = model.model_requests()
@@ -227,3 +235,24 @@ def test_a_scheduled_gemini_agent_shares_its_session_id_between_audit_and_usage(
     assert session and {a[4] for a in audit} == {session}, (session, audit)
     assert len(usage) == len(requests_seen) >= 2, (usage, requests_seen)
     assert set(usage) == {("nightly-gemini", "gemini", session)}
+
+
+def test_a_working_copy_that_switches_gemini_hooks_off_is_refused(
+    tmp_path: Path, clis, gemini, server_factory, monkeypatch
+) -> None:
+    """``hooksConfig.enabled: false`` in the working copy would beat the run's own settings:
+    the run fails before Gemini CLI starts, saying why, and no model is ever asked."""
+    alias = "gemini-2.5-flash"
+    nightly = Nightly(
+        tmp_path, server_factory, monkeypatch, "nightly-gemini", harness="gemini", model=alias
+    )
+    (nightly.project / ".gemini").mkdir()
+    (nightly.project / ".gemini" / "settings.json").write_text(
+        json.dumps({"hooksConfig": {"enabled": False}})
+    )
+    with FakeAnthropicShell(command=f"touch {nightly.proof}") as model:
+        run_id = nightly.run_the_two_am_slot(clis, model.url, "anthropic", gemini, alias)
+        assert model.model_requests() == []
+    run, audit, _ = nightly.rows(run_id, "hook_event", "agent")
+    assert run["status"] == "failed" and audit == [], run
+    assert "hooksConfig.enabled to False" in run["reason"], run

@@ -109,7 +109,7 @@ def test_gemini_gets_a_home_of_its_own_with_hooks_in_milliseconds(tmp_path: Path
     hook = settings["hooks"]["BeforeTool"][0]["hooks"][0]
     assert (
         hook["timeout"] == 10_000
-        and hook["name"] == "reins"
+        and hook["name"].startswith("reins-")
         and hook["command"].endswith(" gemini")
     )
     assert "security" not in settings  # without a gateway the agent brings its own credentials
@@ -157,5 +157,12 @@ def test_a_gemini_run_sends_its_own_session_id_to_the_hooks_and_the_gateway(
     user = json.loads((Path(call.env["GEMINI_CLI_HOME"]) / ".gemini/settings.json").read_text())
     assert user["security"] == {"auth": {"selectedType": "gemini-api-key"}}  # else exit 41
     assert "BeforeTool" in user["hooks"]
-    again = build(tmp_path, "gemini", "http://gw:8787")
+    again = build(tmp_path / "next-run", "gemini", "http://gw:8787")
     assert again.argv[again.argv.index("--session-id") + 1] != session  # one per run
+    names = [
+        json.loads((Path(c.env["GEMINI_CLI_HOME"]) / ".gemini/settings.json").read_text())["hooks"][
+            "BeforeTool"
+        ][0]["hooks"][0]["name"]
+        for c in (call, again)
+    ]
+    assert names[0] != names[1]  # no working copy can list a run's hooks as disabled

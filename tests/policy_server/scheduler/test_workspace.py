@@ -52,3 +52,44 @@ def test_failures_say_why(tmp_path: Path, fields: dict, words: str) -> None:
 def test_a_directory_outside_the_clone_is_refused(tmp_path: Path, repository: Path) -> None:
     with pytest.raises(WorkspaceError, match="is not a directory of"):
         prepare(agent(repository=str(repository), working_directory="nope"), tmp_path / "run")
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ('{"hooksConfig": {"enabled": false}}', "hooksConfig.enabled to False"),
+        ('{"hooksConfig": {"enabled": "false"}}', "hooksConfig.enabled to 'false'"),
+        ('{"hooksConfig": {"enabled": 0}}', "hooksConfig.enabled to 0"),
+        ('{"hooksConfig": false}', "hooksConfig to False"),
+        ('{"hooks": null}', "hooks to null"),
+        ('{"hooks": []}', "hooks to []"),
+        ('{"hooks": {"BeforeTool": null}}', 'hooks to {"BeforeTool": null}'),
+        ('// comments are JSONC\n{"hooks": {}}', "cannot be checked"),
+    ],
+)
+def test_gemini_settings_that_switch_hooks_off_refuse_the_run(
+    tmp_path: Path, settings: str, words: str
+) -> None:
+    (tmp_path / ".gemini").mkdir()
+    (tmp_path / ".gemini" / "settings.json").write_text(settings)
+    gemini = agent(harness="gemini", working_directory=str(tmp_path))
+    with pytest.raises(WorkspaceError, match=r"\.gemini/settings\.json") as refused:
+        prepare(gemini, tmp_path / "run")
+    assert words in str(refused.value) and "Reins hooks" in str(refused.value)
+    codex = agent(working_directory=str(tmp_path))  # other harnesses never read it
+    assert prepare(codex, tmp_path / "run") == tmp_path
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        '{"hooksConfig": {"enabled": true, "disabled": ["reins"]}}',  # cannot name a run's hooks
+        '{"hooks": {"BeforeTool": [{"hooks": []}]}, "model": {"name": "x"}}',
+        "[]",  # not an object: Gemini CLI ignores it
+    ],
+)
+def test_gemini_settings_that_keep_the_hooks_are_accepted(tmp_path: Path, settings: str) -> None:
+    (tmp_path / ".gemini").mkdir()
+    (tmp_path / ".gemini" / "settings.json").write_text(settings)
+    gemini = agent(harness="gemini", working_directory=str(tmp_path))
+    assert prepare(gemini, tmp_path / "run") == tmp_path
