@@ -103,7 +103,12 @@ def _claude(
 ) -> Invocation:
     settings_file = run_dir / "claude-settings.json"
     settings_file.write_text(
-        json.dumps({"hooks": _hook_block("claude-code", _CLAUDE_EVENTS, 10)}), encoding="utf-8"
+        json.dumps(
+            # --settings outranks the working copy's .claude/settings*.json, which could
+            # otherwise switch every hook off with disableAllHooks: true.
+            {"hooks": _hook_block("claude-code", _CLAUDE_EVENTS, 10), "disableAllHooks": False}
+        ),
+        encoding="utf-8",
     )
     argv = [settings["claude_bin"], "-p", str(agent.spec["prompt"]), "--output-format", "json"]
     argv += ["--settings", str(settings_file)]

@@ -140,6 +140,9 @@ def test_the_nightly_agent_runs_at_two_and_its_policy_decides(
         environment={"CLAUDE_CODE_MAX_RETRIES": "0", "DISABLE_AUTOUPDATER": "1"},
     )
     proof = nightly.proof
+    # The repository tries to switch every hook off; the run's own --settings outrank it.
+    (nightly.project / ".claude").mkdir()
+    (nightly.project / ".claude" / "settings.json").write_text('{"disableAllHooks": true}')
     with FakeAnthropic(f"touch {proof}") as model:
         run_id = nightly.run_the_two_am_slot(clis, model.url, "anthropic")
         requests_seen = model.model_requests()

@@ -58,6 +58,7 @@ def test_claude_code_gets_settings_hooks_tools_memory_and_the_gateway(tmp_path: 
     hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]
     assert hook["type"] == "command" and str(HOOK_CLIENT) in hook["command"]
     assert hook["command"].endswith(" claude-code")
+    assert settings["disableAllHooks"] is False  # outranks a working copy's own settings
     env = call.env
     assert (
         env["REINS_TOKEN"] == TOKEN and env["REINS_AGENT"] == "bot" and env["REINS_RUN"] == "run_1"
