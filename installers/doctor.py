@@ -3,9 +3,9 @@
 Checks the hook client and its config, the server (reachable, token valid), the cached bundle's
 age, the spool, then per harness: the Reins hooks in every settings layer (managed, project,
 user), a synthetic event sent through the installed hook exactly as the harness would, Codex
-trust state, Gemini settings that switch the hooks off, and the gateway. Read-only except for
-that one synthetic event (which the server audits under session ``reins-doctor``). Never prints
-the token.
+trust state, Claude Code and Gemini settings that switch the hooks off, and the gateway.
+Read-only except for that one synthetic event (which the server audits under session
+``reins-doctor``). Never prints the token.
 """
 
 from __future__ import annotations
@@ -308,6 +308,49 @@ def gateway_checks(home: Path) -> list[Check]:
     return checks
 
 
+def claude_checks(project: Path) -> list[Check]:
+    """Whether a settings file switches the Reins hooks off with ``disableAllHooks``, as a cloned
+    repository can for user- and project-scope hooks (managed hooks are immune)."""
+    layers = doctor_layers.read_layers("claude-code", project)
+    found = doctor_layers.claude_disable_all_hooks(layers)
+    if found is None:
+        return []
+    layer, path = found
+    detail = f"{path} ({layer}) sets disableAllHooks: true"
+    managed = next((settings for name, _, settings, _ in layers if name == "managed"), None)
+    if layer != "managed" and hook_entries.reins_handlers(managed or {}):
+        return [
+            Check(
+                OK,
+                "claude-code hooks off",
+                f"{detail}, but Claude Code (2.1.49+) still runs managed hooks, Reins' included",
+            )
+        ]
+    if layer == "managed":
+        return [
+            Check(
+                FAIL,
+                "claude-code hooks off",
+                f"{detail}, so Claude Code runs no hooks at all, managed ones included",
+                "remove it from the managed settings",
+            )
+        ]
+    override = (
+        f' or override it with "disableAllHooks": false in {project}/.claude/settings.local.json'
+        if layer in ("project", "user")
+        else ""
+    )
+    return [
+        Check(
+            FAIL,
+            "claude-code hooks off",
+            f"{detail}, so Claude Code runs none of the Reins hooks",
+            f"remove it{override}; managed hooks are immune to it"
+            " (`reins install claude-code --scope managed`, as root)",
+        )
+    ]
+
+
 def gemini_checks(project: Path) -> list[Check]:
     """What makes Gemini CLI skip the Reins hooks: a managed file it ignores, settings that switch
     them off, settings doctor cannot read."""
@@ -356,6 +399,8 @@ def harness_checks(harness: str, home: Path, project: Path) -> list[Check]:
             ),
         ]
     checks.append(synthetic_event(harness, found["handlers"][0], project, read_token(home)))
+    if harness == "claude-code":
+        checks.extend(claude_checks(project))
     if harness == "codex":
         checks.extend(codex_trust_checks(project))
     if harness == "gemini":

@@ -1,8 +1,8 @@
 """What each harness will actually run: its hooks per settings layer, and Codex trust, for doctor.
 
 Reads the managed, project and user settings of a harness (never writes), lists the Reins
-handlers in each, finds what would make Gemini CLI skip them, and builds the harmless synthetic
-payload doctor sends.
+handlers in each, finds the settings that would make Claude Code or Gemini CLI skip them, and
+builds the harmless synthetic payload doctor sends.
 """
 
 from __future__ import annotations
@@ -65,6 +65,25 @@ def effective_hooks(harness: str, project: Path) -> dict:
         layers.append((layer, text))
         handlers.extend(handler for event, handler in ours if event in ("PreToolUse", "BeforeTool"))
     return {"layers": layers, "handlers": handlers}
+
+
+def claude_disable_all_hooks(
+    layers: list[tuple[str, Path, dict | None, str]],
+) -> tuple[str, Path] | None:
+    """The ``(layer, path)`` whose ``disableAllHooks: true`` Claude Code obeys; None when none.
+
+    As read in the Claude Code 2.1.197 bundle (``tests/e2e/test_claude_hooks_switch.py`` shows a
+    project file switching the hooks off and a local file switching them back on): settings merge
+    user < project < local < managed and the highest layer that sets the key decides. True there
+    switches off every hook but the managed ones (2.1.49+); true in the managed layer switches off
+    the managed ones too. Claude Code compares with ``=== true`` and its schema wants a boolean:
+    other values are skipped, so doctor errs towards a failure.
+    """
+    for layer, path, settings, _ in layers:  # highest first
+        value = (settings or {}).get("disableAllHooks")
+        if isinstance(value, bool):
+            return (layer, path) if value else None
+    return None
 
 
 def gemini_switch_offs(layers: list[tuple[str, Path, dict | None, str]]) -> list[tuple[str, str]]:

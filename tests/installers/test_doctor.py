@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.installers.conftest import real_cli
+from installers import config, doctor
+from tests.installers.conftest import install_args, real_cli
 
 
 @pytest.fixture
@@ -132,3 +133,48 @@ def test_a_managed_gemini_file_that_gemini_skips_fails(home: Path, tmp_path: Pat
     code, out, _ = reins("doctor", "gemini")
     assert code == 1 and f"[FAIL] gemini managed: Gemini CLI skips {path}: " in out
     assert "fix: make the file and every folder above it owned by root" in out
+
+
+def test_claude_disable_all_hooks_in_the_project_fails_with_the_fix(
+    home: Path, tmp_path: Path, reins, live
+) -> None:
+    server, token = live
+    assert reins("install", "claude-code", "--server", server.url, "--token", token)[0] == 0
+    shared = tmp_path / "project" / ".claude" / "settings.json"  # a cloned repository's
+    shared.parent.mkdir()
+    shared.write_text('{"disableAllHooks": true}')
+    code, out, _ = reins("doctor", "claude-code")
+    assert code == 1, out
+    assert (
+        f"[FAIL] claude-code hooks off: {shared} (project) sets disableAllHooks: true, so Claude"
+        " Code runs none of the Reins hooks" in out
+    )
+    local = shared.parent / "settings.local.json"
+    assert f'fix: remove it or override it with "disableAllHooks": false in {local}' in out
+    assert "--scope managed" in out
+    local.write_text('{"disableAllHooks": false}')
+    code, out, _ = reins("doctor", "claude-code")
+    assert code == 0 and "hooks off" not in out, out
+
+
+@pytest.mark.parametrize(
+    ("where", "level", "says"),
+    [
+        ("project", doctor.OK, "still runs managed hooks, Reins' included"),
+        ("user", doctor.OK, "still runs managed hooks, Reins' included"),
+        ("managed", doctor.FAIL, "runs no hooks at all, managed ones included"),
+    ],
+)
+def test_managed_claude_hooks_are_immune_to_disable_all_hooks_but_in_managed_settings(
+    home: Path, tmp_path: Path, reins, where: str, level: str, says: str
+) -> None:
+    assert reins(*install_args("claude-code", "--scope", "managed"))[0] == 0
+    project = tmp_path / "project"
+    path = config.claude_settings(where, project)
+    settings = json.loads(path.read_text()) if path.exists() else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**settings, "disableAllHooks": True}))
+    [check] = doctor.claude_checks(project)
+    assert (check.level, check.name) == (level, "claude-code hooks off")
+    assert check.detail.startswith(f"{path} ({where}) sets disableAllHooks: true")
+    assert says in check.detail

@@ -1,10 +1,11 @@
-"""``installers.doctor_layers``: what makes Gemini CLI skip the Reins hooks, read from its settings.
+"""``installers.doctor_layers``: what makes Claude Code or Gemini CLI skip the Reins hooks.
 
 The rules are those of Gemini CLI 0.61.0 as the real CLI showed them
 (``tests/e2e/test_gemini_hooks_tamper.py``): system > workspace > user for
 ``hooksConfig.enabled``, a union of every file's ``hooksConfig.disabled`` matched against a hook's
 ``name`` (its ``command`` only without a name), and a workspace ``hooks`` that is no object
-replacing the user's hooks.
+replacing the user's hooks. Claude Code 2.1.197 obeys the ``disableAllHooks`` of the highest
+layer that sets it (``tests/e2e/test_claude_hooks_switch.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from installers.doctor_layers import gemini_switch_offs, gemini_system_file_problem
+from installers.doctor_layers import (
+    claude_disable_all_hooks,
+    gemini_switch_offs,
+    gemini_system_file_problem,
+)
 
 COMMAND = "/usr/bin/python3 -I -S /opt/reins/reins_hook.py gemini"
 
@@ -26,11 +31,18 @@ def reins_hooks(name: str | None = "reins") -> dict:
     return {"BeforeTool": [{"hooks": [handler]}]}
 
 
-def layers(managed: dict | None = None, project: dict | None = None, user: dict | None = None):
-    """``read_layers``' shape, highest first; None = the file is absent."""
+def layers(
+    managed: dict | None = None,
+    project: dict | None = None,
+    user: dict | None = None,
+    local: dict | None = None,
+):
+    """``read_layers``' shape, highest first; None = the file is absent (``local`` = Claude Code's
+    ``.claude/settings.local.json``)."""
+    found = (("managed", managed), ("project-local", local), ("project", project), ("user", user))
     return [
         (layer, Path(f"/{layer}/settings.json"), settings, "" if settings is not None else "absent")
-        for layer, settings in (("managed", managed), ("project", project), ("user", user))
+        for layer, settings in found
     ]
 
 
@@ -102,6 +114,38 @@ def test_gemini_settings_that_switch_the_reins_hooks_off(managed, project, user,
 
 def test_a_hostile_hooks_value_does_not_break_doctor() -> None:
     assert gemini_switch_offs(layers(None, {"hooks": "off", "hooksConfig": "off"}, USER))
+
+
+OFF, ON = {"disableAllHooks": True}, {"disableAllHooks": False}
+
+
+@pytest.mark.parametrize(
+    ("managed", "local", "project", "user", "found"),
+    [
+        (None, None, None, None, None),
+        (None, None, {"hooks": {}}, {"permissions": {}}, None),
+        (None, None, OFF, None, "project"),
+        (None, OFF, None, None, "project-local"),
+        (None, None, None, OFF, "user"),
+        (None, ON, OFF, None, None),  # the local file overrides the repository's
+        (None, None, ON, OFF, None),
+        (None, OFF, ON, None, "project-local"),
+        (ON, None, OFF, OFF, None),  # managed settings are merged last
+        (OFF, None, None, None, "managed"),
+        (OFF, ON, ON, ON, "managed"),
+        # Not a boolean: skipped, so a lower layer decides (doctor errs towards a failure).
+        (None, None, {"disableAllHooks": "false"}, OFF, "user"),
+        (None, None, {"disableAllHooks": 1}, None, None),
+    ],
+)
+def test_the_highest_claude_layer_setting_disable_all_hooks_decides(
+    managed, local, project, user, found
+) -> None:
+    decided = claude_disable_all_hooks(layers(managed, project, user, local))
+    if found is None:
+        assert decided is None
+    else:
+        assert decided == (found, Path(f"/{found}/settings.json"))
 
 
 def test_a_system_file_below_a_world_writable_folder_is_skipped(tmp_path: Path) -> None:
