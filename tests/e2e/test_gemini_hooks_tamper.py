@@ -17,8 +17,8 @@ them fails here. Gemini has no admin setting that enforces hooks (``admin`` cove
 MCP, skills and secure mode only).
 
 Gemini CLI skips a system settings file unless it and every folder above it are owned by root
-and not writable by group or others: the managed cases stage it below ``var/`` of the checkout,
-need root, and skip when the checkout's folders do not qualify.
+and not writable by group or others: the managed cases stage it below ``/run`` (else ``var/`` of
+the checkout), need root, and skip when those folders do not qualify.
 """
 
 from __future__ import annotations
@@ -168,7 +168,10 @@ def staged(tmp_path: Path, scope: str) -> Iterator[Machine]:
     if os.geteuid() != 0:
         pytest.skip("Gemini CLI loads a system settings file only when root owns it: needs root")
     # Not below /tmp: Gemini CLI skips a system file below a group- or world-writable folder.
-    staging = Path(tempfile.mkdtemp(prefix="gemini-managed-", dir=REPO / "var"))
+    # /run (root's, 0755) qualifies on any Linux; a checkout may well sit below /tmp.
+    run = Path("/run")
+    parent = run if run.is_dir() and not run.stat().st_mode & 0o022 else REPO / "var"
+    staging = Path(tempfile.mkdtemp(prefix="reins-gemini-managed-", dir=parent))
     try:
         yield Machine(tmp_path, staging)
     finally:
