@@ -22,6 +22,7 @@ from .fake_upstream import (
     FakeUpstream,
     send_json,
     send_sse,
+    send_stream,
     text_of,
 )
 
@@ -92,13 +93,7 @@ class FakeGemini(FakeUpstream):
             send_json(handler, 200, merged)
             return
         raw = b"".join(b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks)
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Content-Length", str(len(raw)))
-        handler.send_header("Connection", "close")
-        handler.end_headers()
-        handler.wfile.write(raw)
-        handler.close_connection = True
+        send_stream(handler, raw)
 
 
 class FakeAnthropicShell(FakeAnthropic):

@@ -146,9 +146,16 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, data: Any) -> None:
 
 def send_sse(handler: BaseHTTPRequestHandler, events: list[dict[str, Any]]) -> None:
     """Each event as ``event: <type>`` + ``data: <json>``, then close the connection."""
-    raw = b"".join(
-        f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
+    send_stream(
+        handler,
+        b"".join(
+            f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
+        ),
     )
+
+
+def send_stream(handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+    """``raw`` as a whole ``text/event-stream`` answer, then close the connection."""
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
     handler.send_header("Content-Length", str(len(raw)))

@@ -43,6 +43,7 @@ from ..conftest import LiveServer, make_token
 from .clis import REPO, Run, base_env, run
 from .conftest import DENIED_RULE, DENIED_TEMPLATE, rule_reason
 from .fake_providers import FakeGemini
+from .fake_upstream import send_stream
 
 pytestmark = pytest.mark.e2e
 
@@ -72,13 +73,7 @@ class FakeGeminiShell(FakeGemini):
             "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5},
         }
         raw = b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n"
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Content-Length", str(len(raw)))
-        handler.send_header("Connection", "close")
-        handler.end_headers()
-        handler.wfile.write(raw)
-        handler.close_connection = True
+        send_stream(handler, raw)
 
 
 @pytest.fixture(scope="module")
