@@ -9,6 +9,7 @@ SHA-256 and one dict lookup. Nothing here stores, logs or echoes a presented tok
 
 from __future__ import annotations
 
+import hmac
 import json
 import mmap
 import sqlite3
@@ -34,6 +35,17 @@ class Caller:
 ANONYMOUS = Caller(user="", roles=(), token_id=0, expires_us=None)
 
 
+class TokenMemo:
+    """The last token one client connection presented, and its hash. It lives and dies with
+    the connection's object; never logged or stored."""
+
+    __slots__ = ("hash", "token")
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.hash = ""
+
+
 class TokenTable:
     """Token hash -> caller, for every token that is neither revoked nor expired."""
 
@@ -55,11 +67,22 @@ class TokenTable:
         self.loaded = True
         return len(self.by_hash)
 
-    def authenticate(self, presented: str | None, now_us: int) -> Caller | None:
+    def authenticate(
+        self, presented: str | None, now_us: int, memo: TokenMemo | None = None
+    ) -> Caller | None:
+        """The live caller of ``presented``, or None. ``memo`` (one per client connection)
+        spares the SHA-256 when the connection presents the same token again; the table is
+        still consulted, so a revoked or expired token stops working all the same."""
         if not presented:
             return None
-        # The same hash the store keeps (tokens._presented_hash rejects non-Reins strings).
-        token_hash = tokens._presented_hash(presented)
+        seen = memo.token if memo is not None else None
+        if seen is not None and presented.isascii() and hmac.compare_digest(presented, seen):
+            token_hash = memo.hash  # type: ignore[union-attr]
+        else:
+            # The same hash the store keeps (tokens._presented_hash rejects non-Reins strings).
+            token_hash = tokens._presented_hash(presented)
+            if memo is not None and token_hash and presented.isascii():
+                memo.token, memo.hash = presented, token_hash
         caller = self.by_hash.get(token_hash) if token_hash else None
         if caller is None or (caller.expires_us is not None and caller.expires_us <= now_us):
             return None

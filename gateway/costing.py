@@ -20,7 +20,7 @@ from typing import Any
 
 from .config import GatewayConfig
 from .metrics import Metrics
-from .pricing import PriceTable, load_prices
+from .pricing import PICO, PriceTable, load_prices
 from .translate.usage import Usage, from_reported
 from .usage import UsageRecord, extract_tokens
 
@@ -69,7 +69,7 @@ class Costing:
     def row_cost(self, record: UsageRecord) -> Decimal | None:
         """USD cost of the record's call (stored in ``cost_usd``); None when unknown."""
         if record.priced:  # the cost header already did it
-            return record.cost_usd
+            return record.cost_usd if record.cost_pico is None else record.cost_pico * PICO
         usage = neutral_usage(record)
         if usage is None:
             return None
@@ -86,9 +86,12 @@ class Costing:
         counts = extract_tokens(record.inbound, b"", body)
         if not counts:
             return ""
-        cost = self.prices.cost_at(
-            record.model, from_reported(record.inbound, counts), record.time_us
-        )
+        usage = from_reported(record.inbound, counts)
+        pico = self.prices.pico_cost_at(record.model, usage, record.time_us)
+        if pico is not None:  # the usual case: ints only, Decimal waits for the recorder
+            record.tokens, record.cost_pico, record.priced = counts, pico, True
+            return f"{COST_HEADER}: {format_pico(pico)}\r\n"
+        cost = self.prices.cost_at(record.model, usage, record.time_us)
         if cost is None:
             return ""  # the recorder prices the row again and counts the missing price
         record.tokens, record.cost_usd, record.priced = counts, cost, True
@@ -109,4 +112,15 @@ class Costing:
 def format_usd(amount: Any) -> str:
     """A USD amount with up to 10 decimals, without trailing zeros (``0.0001234``)."""
     text = format(amount if type(amount) is Decimal else Decimal(amount), ".10f").rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def format_pico(amount: int) -> str:
+    """``format_usd`` of ``amount`` pico-USD (>= 0), with ints only: the same text, rounded
+    half to even at the tenth decimal as ``Decimal`` does."""
+    tenths, rest = divmod(amount, 100)
+    if rest > 50 or (rest == 50 and tenths & 1):
+        tenths += 1
+    whole, fraction = divmod(tenths, 10**10)
+    text = f"{whole}.{fraction:010d}".rstrip("0")
     return text + "0" if text.endswith(".") else text

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from . import headers
+from .auth import TokenMemo
 from .bufsock import BufferedSocket, FramingError, PeerClosed, set_nodelay
 from .config import Limits
 from .watchdog import Watchdog
@@ -57,6 +58,7 @@ class ClientConnection:
         self.limits = limits
         self.watchdog = watchdog
         self.timed = False  # the socket has a timeout (a request that came in pieces)
+        self.token_memo = TokenMemo()  # the connection's last token: one SHA-256 per connection
 
     def read_request(self) -> Request | None:
         """The next request, or None when the client closed or idled out between requests."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 PRICE_KEYS = ("input", "output", "cache_write", "cache_read")
 MILLION = Decimal(1_000_000)
+PICO = Decimal("1e-12")
 DAY_US = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 MAX_CACHED_PERIODS = 4096  # (model, day) pairs; clients may invent model names
@@ -47,6 +48,18 @@ class Rates:
     output: Decimal
     cache_write: Decimal
     cache_read: Decimal
+    # The same rates in pico-USD per token (USD per million tokens x 10**6), when each is a
+    # whole number of them (at most 6 decimals): the cost header prices with plain ints, which
+    # cost a fraction of Decimal arithmetic on a cold request path. None otherwise.
+    pico: tuple[int, int, int, int] | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        scaled = [
+            rate * MILLION for rate in (self.input, self.output, self.cache_write, self.cache_read)
+        ]
+        exact = all(value == value.to_integral_value() for value in scaled)
+        pico = tuple(int(value) for value in scaled) if exact else None
+        object.__setattr__(self, "pico", pico)
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,25 @@ class PriceTable:
         rates = period.rates_for(usage.input_tokens + cache_read + cache_write)
         return _charge(rates, usage.input_tokens, usage.output_tokens, cache_write, cache_read)
 
+    def pico_cost_at(self, model: str, usage: Usage, time_us: int) -> int | None:
+        """``cost_at`` in whole pico-USD (10**-12), computed with ints: exact, and equal to
+        ``cost_at`` times 10**12. None when there is no price, or a rate has more than 6
+        decimals (then ``cost_at`` prices it)."""
+        period = self.period_on(model, time_us)
+        if period is None:
+            return None
+        cache_read, cache_write = usage.cache_read_tokens, usage.cache_write_tokens
+        pico = period.rates_for(usage.input_tokens + cache_read + cache_write).pico
+        if pico is None:
+            return None
+        fresh, output, write, read = pico
+        return (
+            usage.input_tokens * fresh
+            + usage.output_tokens * output
+            + cache_write * write
+            + cache_read * read
+        )
+
     def cost(self, model: str, usage: Any, at: dt.date | dt.datetime) -> Decimal | None:
         """USD cost of one call, exact; None when no price for ``model`` is in force at ``at``."""
         tokens = _tokens(usage)
@@ -249,16 +281,16 @@ def _tokens(usage: Any) -> dict[str, int]:
     """Token counts from a ``Usage`` or a mapping with ``input_tokens`` … ``cache_write_tokens``."""
     get = usage.get if isinstance(usage, Mapping) else lambda k, d=0: getattr(usage, k, d)
     out = {}
-    for key, field in (
+    for key, name in (
         ("input", "input_tokens"),
         ("output", "output_tokens"),
         ("cache_read", "cache_read_tokens"),
         ("cache_write", "cache_write_tokens"),
     ):
-        value = get(field, 0) or 0
+        value = get(name, 0) or 0
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise PriceTableError(
-                f"usage.{field} must be a whole number of tokens >= 0, got {value!r}"
+                f"usage.{name} must be a whole number of tokens >= 0, got {value!r}"
             )
         out[key] = value
     return out

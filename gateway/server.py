@@ -251,7 +251,7 @@ class Gateway:
             if fmt == "gemini"
             else presented_token(request.lower)
         )
-        caller = self.tokens.authenticate(presented, time.time_ns() // 1000)
+        caller = self.tokens.authenticate(presented, time.time_ns() // 1000, client.token_memo)
         if caller is None:
             self.metrics.inc("reins_gateway_auth_failures_total")
             message = (

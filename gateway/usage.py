@@ -94,6 +94,7 @@ class UsageRecord:
     # already on the request path by the cost header (``priced``: counts and cost are final).
     cost_usd: Decimal | None = None
     priced: bool = False
+    cost_pico: int | None = None  # the cost header's exact int form, made Decimal off the path
     budget: Any = None  # (BudgetBook, Decision) of gateway.budget_guard, until settled
 
     def row(self) -> tuple:

@@ -181,3 +181,21 @@ def test_bad_price_or_budget_config_is_a_clear_error() -> None:
             )
         )
     assert load_prices().lookup("claude-sonnet-4-5") is not None
+
+
+def test_a_price_with_more_than_six_decimals_is_still_exact_in_the_header(
+    upstream_factory, gateway_factory, fakes
+):
+    upstream = upstream_factory(
+        lambda seen: fakes.Reply(body=anthropic_body("odd-1", input_tokens=3, output_tokens=7))
+    )
+    config = {
+        "providers": {"anthropic": fakes.provider(upstream)},
+        "prices": {"odd-1": {"input": "0.0000001", "output": "1.2345678"}},
+    }
+    gw = gateway_factory(config, {"FAKE_KEY": "k"})
+    response = post(gw, "odd-1")
+    # 3 * 0.0000001 + 7 * 1.2345678 = 8.6419749 USD per million: 0.0000086419749 USD
+    assert response.headers["X-Reins-Cost-USD"] == "0.000008642"  # 10 decimals, no trailing 0
+    [row] = gw.usage_rows(1)
+    assert row["cost_usd"] == pytest.approx(0.0000086419749)

@@ -184,3 +184,39 @@ def test_requests_per_minute_holds_across_workers(upstream_factory, gateway_fact
     assert statuses.count(200) == limit
     assert statuses.count(429) == sent - limit
     assert [row["outcome"] for row in rows].count("rate_limited") == sent - limit
+
+
+def test_one_connection_changing_or_revoking_its_token_is_judged_each_time(
+    upstream_factory, gateway_factory, fakes, token_factory
+):
+    """The gateway spares the hash of a token a connection presents again; it must still tell
+    tokens apart on one connection and stop a revoked token on a connection that used it."""
+    from policy_server import store, tokens
+
+    upstream = upstream_factory()
+    gw = gateway_factory(
+        {**anthropic_only(fakes, upstream), "auth": {"refresh_s": 0.2}}, env={"FAKE_KEY": "k"}
+    )
+    erin = token_factory(gw.db, "erin", "developer")
+    time.sleep(0.6)  # the background refresh has loaded erin's token
+    session = requests.Session()  # one keep-alive connection for every request below
+
+    def post(token: str) -> int:
+        body = b'{"model":"m"}'
+        return session.post(
+            gw.url + "/v1/messages", data=body, headers={"x-api-key": token}
+        ).status_code
+
+    assert [post(gw.token), post(gw.token), post(erin), post(gw.token)] == [200] * 4
+    assert post(gw.token[:-1] + ("A" if gw.token[-1] != "A" else "B")) == 401
+    assert [row["user"] for row in gw.usage_rows(4)] == ["dana", "dana", "erin", "dana"]
+    conn = store.connect(gw.db)
+    try:
+        tokens.revoke(conn, gw.token, time.time_ns() // 1000)
+    finally:
+        conn.close()
+    deadline = time.monotonic() + 5
+    while post(gw.token) == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert post(gw.token) == 401
+    assert post(erin) == 200

@@ -7,7 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gateway.costing import format_pico, format_usd
 from gateway.pricing import PriceTableError, load_prices
 from gateway.translate import Usage
 
@@ -170,3 +173,46 @@ def test_a_table_file_can_replace_the_bundled_one(tmp_path: Path) -> None:
     path.write_text("models: {a: [\n")
     with pytest.raises(PriceTableError, match="not valid YAML"):
         load_prices(path)
+
+
+# Rates as the YAML may give them: up to 6 decimals (the int path) and up to 9 (Decimal only).
+_rate = st.decimals(min_value=0, max_value=200, places=9, allow_nan=False, allow_infinity=False)
+_tokens = st.integers(min_value=0, max_value=5_000_000)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    rates=st.lists(_rate, min_size=4, max_size=4),
+    long_rates=st.lists(_rate, min_size=4, max_size=4),
+    counts=st.lists(_tokens, min_size=4, max_size=4),
+    above=st.integers(min_value=1, max_value=1_000_000),
+)
+def test_int_pricing_equals_decimal_pricing_and_prints_the_same(
+    rates, long_rates, counts, above
+) -> None:
+    names = ("input", "output", "cache_write", "cache_read")
+    period = {
+        **{k: str(v) for k, v in zip(names, rates, strict=True)},
+        "long_prompt": {
+            "above": above,
+            **{k: str(v) for k, v in zip(names, long_rates, strict=True)},
+        },
+    }
+    table = load_prices(overrides={"m": period})
+    usage = Usage(*counts)
+    now_us = 1_790_000_000_000_000
+    exact = table.cost_at("m", usage, now_us)
+    pico = table.pico_cost_at("m", usage, now_us)
+    prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+    used = long_rates if prompt > above else rates
+    if all((r * 1_000_000) == (r * 1_000_000).to_integral_value() for r in used):
+        assert pico is not None
+        assert Decimal(pico) == exact * 10**12
+        assert format_pico(pico) == format_usd(exact)
+    else:
+        assert pico is None  # the cost header falls back to Decimal
+
+
+def test_format_pico_rounds_half_to_even_like_decimal() -> None:
+    for pico in (0, 49, 50, 51, 150, 250, 12_345_678_950, 10**12, 3 * 10**14 + 50):
+        assert format_pico(pico) == format_usd(Decimal(pico) / 10**12), pico
