@@ -7,7 +7,8 @@ one worker) is pinned alone to the other. Every scenario sends the same request 
 upstream ("direct") and through each gateway over persistent connections, sequentially, in
 interleaved blocks, so that noise hits all columns alike; added latency = gateway minus direct at the
 same percentile. A ``floor`` column (``gateway_floor.py``, the least a gevent proxy can do) shows
-what this machine allows today for plain passthrough (``--no-floor`` leaves it out). Then each
+what this machine allows today for plain passthrough, and a ``floor+work`` column the same proxy
+doing Reins' unavoidable per-request work inline (``--no-floor`` leaves both out). Then each
 target is driven by 64 connections for a fixed time, and the RSS of every gateway process is read.
 A scenario a gateway cannot serve (its config refuses translation, or it answers with an error) is
 skipped for that gateway with a printed note.
@@ -101,6 +102,8 @@ FLOOR_SCENARIOS = ("passthrough", "claude-code")
 DESCRIPTIONS = {
     "floor": "floor = the least a gevent proxy can do (gateway_floor.py: no auth, routing, "
     "usage, metrics or timeouts), for how fast this machine is today",
+    "floor+work": "floor+work = the floor doing Reins' unavoidable per-request work inline "
+    "with Reins' own functions (token, model, usage record, cost header; gateway_floor.py --work)",
     "LiteLLM": f"LiteLLM = litellm[proxy] {targets.LITELLM_VERSION}, 1 worker, no database, "
     "no retries, no cooldowns",
     "Reins": "Reins = reins gateway --workers 1",
@@ -262,6 +265,8 @@ def start_gateways(
     if args.floor:
         server, key, port = targets.start_floor(work, ports, cores)
         gateways.append(Gateway("floor", port, key, server, "ok", serves=FLOOR_SCENARIOS))
+        server, key, port = targets.start_floor(work, ports, cores, work / "floor-work.db")
+        gateways.append(Gateway("floor+work", port, key, server, "ok", serves=FLOOR_SCENARIOS))
     if not targets.reins_available():
         say("Reins column skipped: gateway/cli.py is not there yet (issue 7)")
         return gateways
@@ -300,7 +305,7 @@ def parse_args() -> argparse.Namespace:
         "--no-floor",
         dest="floor",
         action="store_false",
-        help="no floor column (the minimal gevent proxy of gateway_floor.py)",
+        help="no floor and floor+work columns (the minimal gevent proxy of gateway_floor.py)",
     )
     parser.add_argument("--connections", type=int, default=64)
     keys = [s.key for s in SCENARIOS]

@@ -297,15 +297,22 @@ def start_reins(
 
 
 def start_floor(
-    workdir: Path, ports: dict[str, int], cores: set[int] | None
+    workdir: Path, ports: dict[str, int], cores: set[int] | None, work_db: Path | None = None
 ) -> tuple[Server, str, int]:
-    """The minimal gevent proxy of ``gateway_floor.py`` (a yardstick); (server, key, port)."""
+    """The minimal gevent proxy of ``gateway_floor.py`` (a yardstick); (server, key, port).
+
+    With ``work_db`` it also does Reins' per-request work (``--work``), and the key it returns
+    is a Reins token of that store."""
     port = free_port()
     key = FAKE_KEYS["ANTHROPIC_API_KEY"]
     command = [
         sys.executable, str(ROOT / "bench" / "gateway_floor.py"), str(port), str(ports["ok"]), key,
     ]  # fmt: skip
-    server = Server("floor proxy", command, workdir / "floor.log", cores, {})
+    name = "floor proxy"
+    if work_db is not None:
+        command += ["--work", str(work_db)]
+        name, key = "floor+work proxy", reins_token(work_db)
+    server = Server(name, command, workdir / f"floor-{port}.log", cores, {})
     server.wait_http(port, "/__stats", 15)
     return server, key, port
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.append(str(ROOT / "bench"))  # appended: bench modules never shadow the packages
@@ -31,7 +32,7 @@ from gateway_client import (  # noqa: E402
 )
 from gevent.server import StreamServer  # noqa: E402
 
-ADDED = re.compile(r"(direct|floor|Reins|LiteLLM) ([+-]?\d+\.\d+)")
+ADDED = re.compile(r"(direct|floor\+work|floor|Reins|LiteLLM) ([+-]?\d+\.\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +135,10 @@ def test_quick_run_prints_the_table() -> None:
 
     passthrough = row("Anthropic passthrough, small body: added p50")
     assert 0 < float(passthrough["direct"]) < 50 and "LiteLLM" not in passthrough
-    assert "floor" in passthrough  # the yardstick runs plain passthrough only
+    assert "floor" in passthrough  # the yardsticks run plain passthrough only
+    assert "floor+work" in passthrough
     assert "floor" not in row("Anthropic SSE, 2,000 events: added total p50")
+    assert "floor+work" not in row("Anthropic SSE, 2,000 events: added total p50")
     assert "LiteLLM column skipped (--skip-litellm)" in done.stdout
     if gateway_targets.reins_available():
         for title in (
@@ -146,3 +149,22 @@ def test_quick_run_prints_the_table() -> None:
         ):
             assert "Reins" in row(title), done.stdout
         assert "Reins 100%" in done.stdout, done.stdout
+
+
+def test_the_floor_with_work_checks_tokens_and_prices_answers(upstream, tmp_path) -> None:
+    """``floor+work`` must do the work it claims, or its column measures something else."""
+    ports = {"ok": upstream["ok"]}
+    server, token, port = gateway_targets.start_floor(tmp_path, ports, None, tmp_path / "w.db")
+    try:
+        body = gateway_bodies.small_body(gateway_targets.MODEL)
+        url = f"http://127.0.0.1:{port}/v1/messages"
+        headers = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
+        reply = requests.post(url, data=body, headers={**headers, "x-api-key": token}, timeout=10)
+        assert reply.status_code == 200
+        assert reply.headers["x-reins-request-id"].startswith("floor-")
+        assert float(reply.headers["x-reins-cost-usd"]) > 0
+        assert reply.json()["type"] == "message"
+        wrong = {**headers, "x-api-key": token[:-2] + "xx"}
+        assert requests.post(url, data=body, headers=wrong, timeout=10).status_code == 401
+    finally:
+        server.stop()
