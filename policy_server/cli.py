@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import config
+# Nothing heavy at the top (not even ``config``, which loads YAML): every ``reins`` command
+# imports this module to build its parser. Handlers import what they use.
 from .flags import add_config, add_db, add_policies
 
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
@@ -126,6 +127,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def policy_dir(args: argparse.Namespace) -> Path:
     """The directory argument, else the configured policies, else the bundled ones."""
+    from . import config
     from .loader import BUNDLED_POLICIES
 
     if getattr(args, "directory", None):
@@ -145,6 +147,7 @@ def _fail_with(exc: Exception) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from . import config
     from .live_policies import PolicyStartError
     from .serve import default_workers, run
     from .store import StoreError
@@ -164,6 +167,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from . import config
     from .lint import lint
     from .loader import load
 
@@ -183,6 +187,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    from . import config
     from .loader import PolicyLoadError, load_strict
     from .policy_tests import run_all, summary, write_junit
 
@@ -223,6 +228,7 @@ def _read_payload() -> dict[str, Any]:
 
 def _decide(args: argparse.Namespace) -> tuple[Any, Any] | int:
     """(pack, event) for eval/explain, or the exit code after printing a one-line error."""
+    from . import config
     from .engine.adapters import PayloadError, to_event
     from .loader import PolicyLoadError, load_strict
 

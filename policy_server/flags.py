@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # building the CLI must stay cheap: sqlite3 is imported by ``store``
+    import sqlite3
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:

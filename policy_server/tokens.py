@@ -20,30 +20,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from .roles import GRANTS, ROLES
 
 if TYPE_CHECKING:
     import sqlite3
-
-ROLES = ("admin", "author", "developer", "auditor")
-
-# Which requirements each role meets. A route names the role it needs:
-#   hook endpoints, policy bundle       -> "developer"
-#   audit read and export               -> "auditor"
-#   agents and schedules                -> "author"
-#   token management, policy reload     -> "admin"
-# Admin meets every requirement. Each other role meets only its own. An author defines agents
-# but does not run harnesses, so an author is not a developer. An auditor reads the log but
-# changes nothing.
-GRANTS: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "admin": frozenset(ROLES),
-        "author": frozenset({"author"}),
-        "developer": frozenset({"developer"}),
-        "auditor": frozenset({"auditor"}),
-    }
-)
 
 TOKEN_PREFIX = "reins_"
 PREFIX_LEN = 12  # "reins_" + 6 random characters: enough to tell tokens apart, useless to guess

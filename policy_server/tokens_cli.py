@@ -11,13 +11,12 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
-from . import store, tokens
+# The parser needs only the role names: hashing, the store and dates are the handlers' business.
 from .cli import _fail, _fail_with
 from .flags import opened_store, store_flags
+from .roles import ROLES
 
 US_PER_DAY = 86_400 * 1_000_000
 COLUMNS = ("id", "prefix", "user", "roles", "created", "expires", "revoked", "description")
@@ -44,7 +43,7 @@ def register(subparsers: Any) -> None:
         dest="roles",
         required=True,
         metavar="ROLE",
-        help=f"one of {', '.join(tokens.ROLES)}; repeat for more roles",
+        help=f"one of {', '.join(ROLES)}; repeat for more roles",
     )
     create.add_argument("--description", default="", help="what the token is for")
     create.add_argument(
@@ -74,6 +73,8 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from . import store, tokens
+
     now_us = time.time_ns() // 1000
     expires_us = None
     if args.expires_days is not None:
@@ -104,6 +105,10 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from . import store, tokens
+
     try:
         with opened_store(args) as conn:
             infos = tokens.list_tokens(conn)
@@ -134,6 +139,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
+    from . import store, tokens
+
     try:
         with opened_store(args) as conn:
             info = tokens.revoke(conn, args.token, time.time_ns() // 1000)
@@ -146,4 +153,6 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 def _when(time_us: int | None) -> str:
     if time_us is None:
         return "-"
+    from datetime import UTC, datetime
+
     return datetime.fromtimestamp(time_us / 1_000_000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

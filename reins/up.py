@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: every `reins` command imports this module
+    import subprocess
 
 PARTS = ("serve", "gateway", "scheduler")
 READY_TIMEOUT_S = 60
@@ -90,6 +92,9 @@ def _without(flags: list[str], name: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import subprocess
+    import threading
+
     parts = commands(args)
     processes: dict[str, subprocess.Popen] = {}
     stop = threading.Event()
@@ -150,6 +155,8 @@ def _wait_ready(urls: dict[str, str], processes: dict[str, subprocess.Popen]) ->
 
 
 def _stop_all(processes: dict[str, subprocess.Popen]) -> None:
+    import subprocess
+
     for process in processes.values():
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

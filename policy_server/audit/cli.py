@@ -15,17 +15,18 @@ import contextlib
 import functools
 import getpass
 import os
-import secrets
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from policy_server import config, store
+# Only what building the parser needs: every ``reins`` command imports this module.
 from policy_server.cli import _fail
 from policy_server.flags import store_flags
+
+if TYPE_CHECKING:
+    import sqlite3
 
 EXIT_BROKEN = 1
 EXIT_USAGE = 2
@@ -113,6 +114,10 @@ def _handler(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
     @functools.wraps(run)
     def handle(args: argparse.Namespace) -> int:
+        import sqlite3
+
+        from policy_server import store
+
         try:
             return run(args)
         except BrokenPipeError:
@@ -223,6 +228,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _store(args: argparse.Namespace) -> Iterator[tuple[sqlite3.Connection, Path]]:
     """The configured store, which must already exist (reading must not create an empty one)."""
+    from policy_server import config, store
+
     path = Path(config.load({"db": args.db, "config": args.config})["db"])
     if not path.is_file():
         raise UsageError(f"no store at {path}; pass --db PATH or set REINS_DB")
@@ -276,6 +283,8 @@ def audit_key(db: Path, *, create: bool) -> bytes | None:
 
 def _create_key(path: Path) -> bytes | None:
     """A new random key written to ``path`` (0600); None if another process created it first."""
+    import secrets
+
     key = secrets.token_bytes(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

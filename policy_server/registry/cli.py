@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+# No yaml here: every ``reins`` command imports this module to build its parser.
 from ..cli import _fail
 from . import views
 from .client import ApiClient, ClientError
@@ -186,6 +185,8 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
 
 
 def _read_definition(source: str) -> dict[str, Any]:
+    import yaml
+
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -200,6 +201,8 @@ def _read_definition(source: str) -> dict[str, Any]:
 
 
 def _assign(spec: dict[str, Any], assignment: str) -> None:
+    import yaml
+
     path, sep, raw = assignment.partition("=")
     if not sep or not path.strip():
         raise ClientError(f"--set takes FIELD=VALUE, got {assignment!r}")

@@ -8,15 +8,13 @@ jobs and tests). Errors in settings or the store are one line on stderr, exit 2.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 from pathlib import Path
 from typing import Any
 
-from .. import config
+# Settings and the service are imported by the handler: building the parser must stay cheap.
 from ..cli import _fail, policy_dir
 from ..flags import add_config, add_db, add_policies
-from . import config as scheduler_config
 
 
 def register(subparsers: Any) -> None:
@@ -38,7 +36,11 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    import logging
+
+    from .. import config
     from ..store import StoreError
+    from . import config as scheduler_config
     from .service import Scheduler
 
     keys = ("tick", "server_url", "gateway_url", "runs_dir")
