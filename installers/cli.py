@@ -93,6 +93,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also send the harness's model traffic through this Reins gateway URL",
     )
     install.add_argument(
+        "--trust-all-folders",
+        action="store_true",
+        help="Gemini CLI, --scope managed: switch Gemini's folder trust off so the hooks run in"
+        " every folder (Gemini runs no hook in a folder it does not trust); repositories' settings,"
+        " MCP servers and .env then load without asking",
+    )
+    install.add_argument(
         "--python",
         default=None,
         help="python3 (>= 3.9) to run the hook with (default: this one, resolved)",
@@ -156,6 +163,8 @@ def run_install(args: argparse.Namespace) -> int:
             python=args.python,
             project=args.project or Path.cwd(),
             reins_home=_home(args),
+            # with --all it is meant for Gemini CLI; named with another harness, it is refused
+            trust_all_folders=args.trust_all_folders and (harness == "gemini" or not args.all),
         )
         print(f"{harness}:")
         for line in install(options):

@@ -3,8 +3,12 @@
 - user / project scope: the hooks go to ``$CODEX_HOME/hooks.json`` / ``<project>/.codex/hooks.json``
   and their trust hashes, read from the real ``codex app-server``, to ``[hooks.state]`` in
   ``$CODEX_HOME/config.toml`` (only the Reins hooks are trusted, never the user's others);
-- managed scope: ``/etc/codex/requirements.toml`` with ``[hooks] managed_dir`` and the hook tables
-  (managed hooks are trusted by Codex itself);
+- managed scope: ``/etc/codex/requirements.toml`` with ``[hooks] managed_dir``, the hook tables
+  (managed hooks are trusted by Codex itself) and ``[features] hooks = true``: without that pin
+  ``[features] hooks = false`` in the user's config, in a trusted project's ``.codex/config.toml``
+  or on the command line (``--disable hooks``) switches every hook off, managed ones and
+  ``allow_managed_hooks_only`` included; with it none of them can (Codex 0.171.0,
+  ``tests/e2e/test_codex_hooks_switch.py``). Uninstall gives the old value back;
 - ``--gateway``: ``[model_providers.reins]`` (``wire_api = "responses"``, token from
   ``$REINS_TOKEN`` via ``env_key``) and ``model_provider = "reins"`` in ``config.toml``.
 
@@ -77,6 +81,30 @@ def trust(options: config.Options, hooks_file: Path, extra: dict) -> dict:
     return hashes
 
 
+def pin_hooks_feature(doc: tomlkit.TOMLDocument, extra: dict) -> None:
+    """``[features] hooks = true`` in requirements.toml, remembering the admin's value in ``extra``."""
+    features = doc.get("features")
+    if features is None:
+        features = doc["features"] = tomlkit.table()
+    before = features.get("hooks")
+    extra.setdefault("features_hooks", {"before": before if isinstance(before, bool) else None})
+    features["hooks"] = True
+
+
+def unpin_hooks_feature(doc: tomlkit.TOMLDocument, extra: dict) -> None:
+    """Give back the value ``pin_hooks_feature`` replaced, unless an admin changed it since."""
+    memory = extra.pop("features_hooks", None)
+    features = doc.get("features")
+    if memory is None or features is None or features.get("hooks") is not True:
+        return
+    if memory["before"] is None:
+        del features["hooks"]
+        if not features:
+            del doc["features"]
+    else:
+        features["hooks"] = memory["before"]
+
+
 def _config_edit(options: config.Options, extra: dict, hooks_file: Path | None) -> FileEdit:
     path = config.codex_config(options.scope, options.project)
 
@@ -102,9 +130,15 @@ def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
 
         def add_managed(doc: tomlkit.TOMLDocument) -> None:
             codex_toml.set_managed_hooks(doc, str(options.home), wanted)
+            pin_hooks_feature(doc, extra)
 
-        remove = codex_toml.remove_managed_hooks(str(options.home))
-        edits = [codex_toml.edit(path, add_managed, remove)]
+        remove_hooks = codex_toml.remove_managed_hooks(str(options.home))
+
+        def remove_managed(doc: tomlkit.TOMLDocument) -> None:
+            remove_hooks(doc)
+            unpin_hooks_feature(doc, extra)
+
+        edits = [codex_toml.edit(path, add_managed, remove_managed)]
         if options.gateway or extra.get("provider"):  # also to take back an earlier --gateway
             edits.append(_config_edit(options, extra, None))
         return edits

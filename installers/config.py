@@ -41,6 +41,7 @@ class Options:
     python: str | None = None
     project: Path = field(default_factory=Path.cwd)
     reins_home: Path | None = None
+    trust_all_folders: bool = False  # Gemini CLI, managed: pin folder trust off
 
     @property
     def home(self) -> Path:
@@ -81,6 +82,11 @@ def validate(options: Options) -> Options:
         )
     if options.fail_mode is not None and options.fail_mode not in FAIL_MODES:
         raise InstallError(f"--fail-mode {options.fail_mode!r} must be one of open, closed")
+    if options.trust_all_folders and (options.harness != "gemini" or options.scope != "managed"):
+        raise InstallError(
+            "--trust-all-folders is for `reins install gemini --scope managed` only (it pins"
+            " Gemini CLI's folder trust off in the system settings); drop it"
+        )
     options.server = _check_url("--server", options.server)
     if options.gateway is not None:
         options.gateway = _check_url("--gateway", options.gateway)

@@ -1,8 +1,9 @@
 """What each harness will actually run: its hooks per settings layer, and Codex trust, for doctor.
 
 Reads the managed, project and user settings of a harness (never writes), lists the Reins
-handlers in each, finds the settings that would make Claude Code or Gemini CLI skip them, and
-builds the harmless synthetic payload doctor sends.
+handlers in each, finds the settings that would make Claude Code or Gemini CLI skip them (for
+Codex, in the config layers the real Codex reports), and builds the harmless synthetic payload
+doctor sends.
 """
 
 from __future__ import annotations
@@ -84,6 +85,78 @@ def claude_disable_all_hooks(
         if isinstance(value, bool):
             return (layer, path) if value else None
     return None
+
+
+CODEX_HOOKS_KEYS = ("hooks", "codex_hooks")  # the feature's key, then its deprecated alias
+
+
+def codex_hooks_feature(settings: dict) -> tuple[bool, dict | None, str]:
+    """Whether Codex runs hooks at all, the layer that says so (None: the default, on) and the
+    key it uses (``hooks`` or ``codex_hooks``).
+
+    ``settings`` is Codex's own ``config/read`` answer (``codex_trust.read_state``): the merged
+    ``config`` of the layers it loaded (a project's ``.codex/config.toml`` only when the project
+    is trusted) and those ``layers``, highest first. As Codex 0.171.0 decides (checked with
+    ``codex features list``): the merged ``features.hooks`` wins, from any layer, over the alias
+    ``features.codex_hooks``, which counts only when ``hooks`` is set nowhere. A requirements pin
+    (``[features] hooks = true`` in requirements.toml) outranks all of this; the caller checks it.
+    """
+    features = (settings.get("config") or {}).get("features") or {}
+    for key in CODEX_HOOKS_KEYS:
+        value = features.get(key)
+        if not isinstance(value, bool):
+            continue
+        for layer in settings.get("layers") or []:
+            if not layer.get("disabledReason") and _codex_features(layer).get(key) is value:
+                return value, layer, key
+        return value, None, key
+    return True, None, "hooks"
+
+
+def codex_skipped_switch_offs(settings: dict) -> list[dict]:
+    """The layers Codex skipped (an untrusted project's) that would switch the hooks off once
+    loaded: trusting the project, as Codex asks on its first interactive start, does that."""
+    merged = (settings.get("config") or {}).get("features") or {}
+    found = []
+    for layer in settings.get("layers") or []:
+        features = _codex_features(layer)
+        hooks_set = "hooks" in features or isinstance(merged.get("hooks"), bool)
+        key = "hooks" if hooks_set else "codex_hooks"  # hooks set anywhere outranks the alias
+        if layer.get("disabledReason") and features.get(key) is False:
+            found.append(layer)
+    return found
+
+
+def codex_profile_switch_offs(codex_home: Path) -> list[tuple[Path, str]]:
+    """``(file, key)`` for each profile (``$CODEX_HOME/<name>.config.toml``, in effect only with
+    ``codex --profile <name>``) that switches every hook off; unreadable files are skipped
+    (Codex refuses to start with them)."""
+    found = []
+    for path in sorted(Path(codex_home).glob("*.config.toml")):
+        try:
+            features = _settings(path).get("features")
+        except (InstallError, ValueError, OSError):
+            continue
+        features = features if isinstance(features, dict) else {}
+        key = "hooks" if "hooks" in features else "codex_hooks"
+        if features.get(key) is False:
+            found.append((path, key))
+    return found
+
+
+def codex_layer_file(layer: dict) -> str:
+    """The file of a ``config/read`` layer (or its kind, for a layer that is no file)."""
+    name = layer.get("name") or {}
+    if name.get("file"):
+        return str(name["file"])
+    if name.get("dotCodexFolder"):
+        return str(Path(name["dotCodexFolder"]) / "config.toml")
+    return str(name.get("type") or "unknown layer")
+
+
+def _codex_features(layer: dict) -> dict:
+    features = (layer.get("config") or {}).get("features")
+    return features if isinstance(features, dict) else {}
 
 
 def gemini_switch_offs(layers: list[tuple[str, Path, dict | None, str]]) -> list[tuple[str, str]]:

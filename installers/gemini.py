@@ -12,6 +12,15 @@ settings files, as the real Gemini CLI 0.61.0 shows in ``tests/e2e/test_gemini_h
 system settings win for ``hooksConfig.enabled``, so it pins that to true; ``hooksConfig.disabled``
 is a union over all files that matches a hook's ``name`` (its ``command`` only when it has no
 name), so the managed hooks get a name a repository cannot guess instead of ``reins``.
+
+Folder trust: Gemini CLI 0.61.0 registers every hook of every settings file (system ones
+included) as a *project* hook, and runs none of them in a folder it does not trust (folder trust
+is on by default; a folder the user declined, or never answered for, is untrusted), as
+``tests/e2e/test_gemini_folder_trust.py`` shows. A managed install with ``--trust-all-folders``
+also pins ``security.folderTrust.enabled: false``: the system value wins over the user's, and
+every folder then counts as trusted. That is the admin's choice, never the default: it also
+switches off Gemini's own protection (a repository's settings, MCP servers and ``.env`` load
+without asking; README, "Gemini CLI folder trust").
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ AUTH_TYPE = "gemini-api-key"
 PINNED = {
     "auth_type": (("security", "auth", "selectedType"), AUTH_TYPE),  # with --gateway
     "hooks_enabled": (("hooksConfig", "enabled"), True),  # managed: beats workspace and user
+    # managed --trust-all-folders: an untrusted folder runs no hooks at all, so none may be
+    "folder_trust_off": (("security", "folderTrust", "enabled"), False),
 }
 HOOK_NAME = "reins"
 
@@ -140,12 +151,16 @@ def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
     pinned = ["auth_type"] if options.gateway else []
     if options.scope == "managed":
         pinned.append("hooks_enabled")
+    if options.trust_all_folders:  # managed only (config.validate)
+        pinned.append("folder_trust_off")
 
     def add(settings: dict) -> dict:
         settings = hook_entries.merge(settings, wanted)
-        for memo in pinned:
-            keys, value = PINNED[memo]
-            settings = set_setting(settings, keys, value, extra.setdefault(memo, {}))
+        for memo, (keys, value) in PINNED.items():
+            if memo in pinned:
+                settings = set_setting(settings, keys, value, extra.setdefault(memo, {}))
+            elif memo in extra:  # pinned by an earlier install, not asked for now: give it back
+                settings = restore_setting(settings, keys, extra.pop(memo))
         return settings
 
     def remove(settings: dict) -> dict:

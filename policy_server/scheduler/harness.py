@@ -160,6 +160,11 @@ def _codex(
         "exec",
         "--skip-git-repo-check",
         "--dangerously-bypass-hook-trust",
+        # [features] hooks = false in a config file Codex loads switches every hook off: the
+        # machine's /etc/codex/config.toml, or the working copy's .codex/config.toml were the
+        # working copy ever trusted (the run's CODEX_HOME trusts none). The command line wins.
+        "-c",
+        "features.hooks=true",
     ]
     return Invocation([*argv, _prompt_with_memory(agent)], env)
 
@@ -177,7 +182,12 @@ def _gemini(
     # file adds to, and nothing overrides) cannot list it (see ``workspace.check_gemini_settings``).
     name = f"reins-{secrets.token_hex(8)}"
     user: dict[str, Any] = {"hooks": _hook_block("gemini", _GEMINI_EVENTS, 10_000, name)}
-    env.update(GEMINI_CLI_HOME=str(home), GEMINI_CLI_TRUST_WORKSPACE="true")
+    # Trusted, whatever the host's settings say: Gemini CLI runs no hook at all in an untrusted
+    # folder. Both variables set, so a working copy's .env (which never overrides one already
+    # set) cannot untrust it with GEMINI_RESTRICTED_MODE=true (installers/gemini_trust.py).
+    env.update(
+        GEMINI_CLI_HOME=str(home), GEMINI_CLI_TRUST_WORKSPACE="true", GEMINI_RESTRICTED_MODE="false"
+    )
     # Gemini CLI sends no session id with its model requests, so the run picks one: the hooks
     # report it, and the gateway reads it from the ``session-id`` header (as for Codex), so the
     # run's usage rows join its audit rows.

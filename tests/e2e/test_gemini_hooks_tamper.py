@@ -173,11 +173,11 @@ def staged(tmp_path: Path, scope: str) -> Iterator[Machine]:
         shutil.rmtree(staging)
 
 
-def install(machine: Machine, policy: tuple[str, str]) -> None:
+def install(machine: Machine, policy: tuple[str, str], *flags: str) -> None:
     server, token = policy
     scope = "user" if machine.managed_root is None else "managed"
     done = machine.reins(
-        "install", "gemini", "--scope", scope, "--server", server, "--token", token
+        "install", "gemini", "--scope", scope, "--server", server, "--token", token, *flags
     )
     assert done.returncode == 0, f"reins install failed:\n{done.stdout}\n{done.stderr}"
     if machine.managed_root is not None:

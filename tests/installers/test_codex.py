@@ -121,8 +121,25 @@ def test_managed_scope_writes_requirements_toml(home: Path, tmp_path: Path, rein
     assert command.endswith(f"{managed_home}/reins_hook.py codex")
     assert requirements.read_text().startswith("# org policy\n")
     assert not (home / ".codex").exists()  # managed hooks need no trust entries
+    # Pinned: no config file or flag can switch the hooks off (tests/e2e/test_codex_hooks_switch.py)
+    assert doc["features"] == {"hooks": True}
     assert reins("uninstall", "codex", "--scope", "managed")[0] == 0
     assert requirements.read_text() == "# org policy\nallow_managed_hooks_only = true\n"
+
+
+def test_managed_uninstall_gives_the_admins_hooks_feature_back(home: Path, tmp_path: Path, reins):
+    requirements = tmp_path / "root" / "etc" / "codex" / "requirements.toml"
+    requirements.parent.mkdir(parents=True)
+    requirements.write_text("[features]\nhooks = false  # off for now\nother = true\n")
+    assert reins(*install_args("codex", "--scope", "managed"))[0] == 0
+    assert reins(*install_args("codex", "--scope", "managed"))[0] == 0  # twice = once
+    assert tomlkit.parse(requirements.read_text())["features"] == {"hooks": True, "other": True}
+    requirements.write_text("# edited since\n" + requirements.read_text())
+    assert reins("uninstall", "codex", "--scope", "managed")[0] == 0
+    assert (
+        requirements.read_text()
+        == "# edited since\n[features]\nhooks = false  # off for now\nother = true\n"
+    )
 
 
 def test_mode_http_only_applies_to_claude_code(home: Path, reins) -> None:

@@ -107,6 +107,35 @@ def test_managed_install_pins_hooks_on_under_a_name_no_repository_can_guess(
     assert path.read_bytes() == before
 
 
+def test_trust_all_folders_switches_folder_trust_off_and_uninstall_gives_it_back(
+    home: Path, tmp_path: Path, reins
+) -> None:
+    # Gemini CLI 0.61.0 runs no hook at all in an untrusted folder, system hooks included, and
+    # the system value of security.folderTrust.enabled beats the user's
+    # (tests/e2e/test_gemini_folder_trust.py). Switching it off is the admin's choice.
+    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"security": {"folderTrust": {"enabled": true}, "blockGitExtensions": true}}')
+    before = path.read_bytes()
+    assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0  # not by default
+    assert json.loads(path.read_text())["security"]["folderTrust"] == {"enabled": True}
+    managed = ("gemini", "--scope", "managed", "--trust-all-folders")
+    assert reins(*install_args(*managed))[0] == 0
+    security = json.loads(path.read_text())["security"]
+    assert security == {"folderTrust": {"enabled": False}, "blockGitExtensions": True}
+    assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0  # asked no more: undone
+    assert json.loads(path.read_text())["security"]["folderTrust"] == {"enabled": True}
+    assert reins(*install_args(*managed))[0] == 0
+    assert reins("uninstall", "gemini", "--scope", "managed")[0] == 0
+    assert path.read_bytes() == before
+
+
+def test_trust_all_folders_is_refused_outside_a_managed_gemini_install(reins) -> None:
+    for harness, *scope in (("gemini",), ("codex", "--scope", "managed")):
+        code, _, err = reins(*install_args(harness, *scope, "--trust-all-folders"))
+        assert code != 0 and "--trust-all-folders is for" in err, err
+
+
 def test_managed_uninstall_after_an_edit_gives_the_admins_switch_back(
     home: Path, tmp_path: Path, reins
 ) -> None:

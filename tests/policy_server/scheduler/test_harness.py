@@ -86,6 +86,8 @@ def test_codex_gets_its_own_home_with_hooks_and_the_gateway_provider(tmp_path: P
         "--skip-git-repo-check",
         "--dangerously-bypass-hook-trust",
     ]
+    # Outranks [features] hooks = false in every config file (tests/e2e/test_codex_hooks_switch.py)
+    assert call.argv[4:6] == ["-c", "features.hooks=true"]
     assert (
         call.argv[-1]
         == "Notes for this agent:\nTests live in tests/.\n\nTask:\nFix the flaky test."
@@ -114,6 +116,10 @@ def test_gemini_gets_a_home_of_its_own_with_hooks_in_milliseconds(tmp_path: Path
         and hook["command"].endswith(" gemini")
     )
     assert "security" not in settings  # without a gateway the agent brings its own credentials
+    # Gemini runs no hook in an untrusted folder, and a working copy's .env cannot set a
+    # variable that is already set (tests/e2e/test_gemini_folder_trust.py).
+    assert call.env["GEMINI_CLI_TRUST_WORKSPACE"] == "true"
+    assert call.env["GEMINI_RESTRICTED_MODE"] == "false"
 
 
 def test_summaries_read_each_harness_output() -> None:
