@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,6 +20,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C reaches ``reins up`` as in a terminal, whatever this test process did with SIGINT
+    (a background job inherits it ignored; a blocked signal stays blocked across exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def stop(process: subprocess.Popen) -> int:
+    """Ctrl-C, as a person would; the exit code. A ``reins up`` that ignores it is killed with
+    its parts, and the test fails saying how its signals stood."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        masks = [line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn"))]
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        raise AssertionError(f"reins up ignored Ctrl-C for 30 s; {masks}") from None
+
+
+def _descendants(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return [d for c in found for d in (c, *_descendants(c))]
+
+
 def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, int, int, Path]:
     port, gateway_port = free_port(), free_port()
     log = tmp_path / "up.log"
@@ -32,6 +62,7 @@ def start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, int, int, Path
         stderr=subprocess.STDOUT,
         start_new_session=True,
         cwd=tmp_path,
+        preexec_fn=_as_in_a_terminal,
     )
     deadline = time.monotonic() + 90
     while "Reins is running" not in log.read_text():
@@ -51,8 +82,7 @@ def test_up_starts_server_gateway_and_scheduler_and_stops_them_together(tmp_path
         assert "token create --user $USER --role developer" in text
         assert "[scheduler]" in text or "scheduler" in text
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        assert stop(process) == 0
     for p in (port, gateway_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", p)) != 0, f"port {p} still served after Ctrl-C"
@@ -66,5 +96,4 @@ def test_up_without_gateway_and_scheduler(tmp_path: Path) -> None:
             assert sock.connect_ex(("127.0.0.1", gateway_port)) != 0
         assert "gateway " not in log.read_text().split("Reins is running.")[1]
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
+        stop(process)
