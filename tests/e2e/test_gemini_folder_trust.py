@@ -133,7 +133,7 @@ def environment(machine: Machine, upstream: str, extra: dict[str, str]) -> dict[
 
 
 def interactive(binary: Path, machine: Machine, env: dict[str, str], model: FakeGemini) -> str:
-    """Gemini CLI in a pseudo-terminal with ``-i``: stopped 2 s after the model got the prompt
+    """Gemini CLI in a pseudo-terminal with ``-i``: stopped 0.5 s after the model got the prompt
     (the BeforeAgent hook, when it runs, runs before that). Returns what the screen showed."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -157,7 +157,7 @@ def interactive(binary: Path, machine: Machine, env: dict[str, str], model: Fake
                     break
             if answered is None and model.model_requests():
                 answered = time.monotonic()
-            if answered is not None and time.monotonic() - answered > 2:
+            if answered is not None and time.monotonic() - answered > 0.5:
                 break
     finally:
         os.killpg(process.pid, signal.SIGKILL)
