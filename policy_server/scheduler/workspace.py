@@ -3,20 +3,27 @@
 With ``repository`` set, every run gets its own shallow clone under ``<runs_dir>/<run_id>/work``
 (so runs never see each other's edits) and starts in ``working_directory`` inside it. Without
 one, the run starts in the agent's existing ``working_directory``. A working copy whose Gemini
-workspace settings would switch a Gemini run's hooks off is refused (``check_gemini_settings``).
-Failures raise :class:`WorkspaceError` with a reason that goes into the failed run row.
+workspace settings would switch a Gemini run's hooks off is refused (``check_gemini_settings``),
+and so is a Codex run on a host whose Codex requirements would skip the run's own hooks
+(``check_codex_requirements``). Failures raise :class:`WorkspaceError` with a reason that goes
+into the failed run row. It only reads the host's files: it never writes ``/etc``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from ..registry.agent import Agent
 
 CLONE_TIMEOUT_S = 300
+# Codex reads requirements only from here; ``REINS_MANAGED_ROOT`` prefixes it (staging, tests),
+# as it does for the installers.
+CODEX_REQUIREMENTS = "/etc/codex/requirements.toml"
 
 
 class WorkspaceError(Exception):
@@ -25,10 +32,47 @@ class WorkspaceError(Exception):
 
 def prepare(agent: Agent, run_dir: Path) -> Path:
     """The directory the harness runs in, ready to use."""
+    if agent.harness == "codex":
+        check_codex_requirements(codex_requirements_path())
     start = _directory(agent, run_dir)
     if agent.harness == "gemini":
         check_gemini_settings(start)
     return start
+
+
+def codex_requirements_path() -> Path:
+    """The host's ``/etc/codex/requirements.toml``, below ``$REINS_MANAGED_ROOT`` when set."""
+    root = os.environ.get("REINS_MANAGED_ROOT")
+    return Path(root) / CODEX_REQUIREMENTS.lstrip("/") if root else Path(CODEX_REQUIREMENTS)
+
+
+def check_codex_requirements(path: Path) -> None:
+    """Refuse a Codex run when the host's requirements file ``path`` would skip its hooks.
+
+    With ``allow_managed_hooks_only = true`` Codex 0.171.0 runs only the hooks the requirements
+    file itself manages and skips those in the run's ``CODEX_HOME/hooks.json``: the run would go
+    without its own hooks (no audit rows as the run, no policy decisions for it), or with only
+    whatever managed hooks the host has. The run's ``--dangerously-bypass-hook-trust`` and ``-c
+    features.hooks=true`` do not make them count, and Codex reads requirements only from
+    ``/etc/codex`` (tests/e2e/test_codex_hooks_switch.py), so the run fails closed. A file this
+    check cannot read is refused too.
+    """
+    try:
+        requirements = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(
+            f"{path} cannot be checked ({exc}); a Codex agent runs only where Codex cannot skip "
+            "the run's Reins hooks: make the file readable TOML for the scheduler's user"
+        ) from None
+    if requirements.get("allow_managed_hooks_only") is True:
+        raise WorkspaceError(
+            f"this host's {path} sets allow_managed_hooks_only = true, so Codex would skip this "
+            "run's own Reins hooks (only the host's managed hooks, if any, would run); fix: "
+            "remove that line (or set it to false) on the scheduler host, or run the Codex "
+            "agents on a host without it"
+        )
 
 
 def check_gemini_settings(start: Path) -> None:

@@ -16,7 +16,10 @@ namespace whose ``/etc`` is an overlay on a tmpfs (root only): the real ``/etc``
 
 A scheduled run gets a ``CODEX_HOME`` of its own that trusts no project, so its working copy's
 ``.codex/config.toml`` is never read; the run pins ``-c features.hooks=true`` on its command line,
-which outranks every config file, the machine's ``/etc/codex/config.toml`` included.
+which outranks every config file, the machine's ``/etc/codex/config.toml`` included. Nothing
+it can pass helps against ``allow_managed_hooks_only = true`` in ``/etc/codex/requirements.toml``:
+Codex then skips the run's own hooks (only the host's managed hooks run, if any), so the
+scheduler refuses a Codex run on such a host (``workspace.check_codex_requirements``).
 
 Each gap is asserted as it is, so a Codex release that changes it fails here.
 """
@@ -377,3 +380,82 @@ def test_the_machines_codex_config_cannot_switch_a_scheduled_runs_hooks_off(
     assert codex["rc"].strip() == "0", codex
     assert "hook: PreToolUse Blocked" in codex["err"], codex
     assert_decided(proof.exists(), reins.audit(session=sessions.pop()))
+
+
+# What the scheduler decides for a Codex agent on this host, run where /etc is the private one.
+PREPARE = """
+import sys
+from pathlib import Path
+from policy_server.registry.agent import Agent
+from policy_server.scheduler.workspace import WorkspaceError, prepare
+agent = Agent({"name": "nightly", "harness": "codex", "owner": "ops", "working_directory": "."})
+try:
+    prepare(agent, Path(sys.argv[1]))
+except WorkspaceError as exc:
+    sys.exit(f"refused: {exc}")
+"""
+
+
+@pytest.mark.parametrize(
+    "requirements",
+    [
+        "allow_managed_hooks_only = true\n",
+        "allow_managed_hooks_only = true\n[features]\nhooks = true\n",
+    ],
+    ids=["managed-only", "managed-only-and-pinned"],
+)
+def test_a_host_that_runs_only_managed_hooks_would_skip_a_scheduled_runs_hooks_so_it_is_refused(
+    reins, tmp_path, clis, namespaces, requirements
+):
+    working_copy = tmp_path / "work"
+    working_copy.mkdir()
+    proof = tmp_path / "proof"
+    decide = ["env", f"PYTHONPATH={REPO}", sys.executable, "-c", PREPARE, str(tmp_path / "run")]
+    with FakeResponses(DENIED_TEMPLATE.format(proof=proof)) as model:
+        call = scheduled_run(reins, clis, tmp_path / "run", model.url)
+        files = {"/etc/codex/requirements.toml": requirements}
+        codex, scheduler = private_etc(tmp_path, files, [call.argv, decide], call.env, working_copy)
+        sessions = {r.headers.get("session-id") for r in model.model_requests()}
+    # Codex 0.171.0 skips the run's own hooks: no audit row, and the denied command reaches the
+    # shell (only the run's read-only sandbox keeps it from writing the proof).
+    assert codex["rc"].strip() == "0", codex
+    assert "hook: PreToolUse" not in codex["err"], codex
+    assert f"touch: cannot touch '{proof}'" in codex["err"], codex
+    assert reins.audit(session=sessions.pop()) == []
+    # So the scheduler refuses the run on this host, saying why and what to do.
+    assert scheduler["rc"].strip() == "1", scheduler
+    assert scheduler["err"].startswith(
+        "refused: this host's /etc/codex/requirements.toml sets allow_managed_hooks_only = true,"
+        " so Codex would skip this run's own Reins hooks"
+    ), scheduler
+
+
+def test_with_the_hosts_managed_reins_hooks_those_act_as_the_run_but_it_is_still_refused(
+    reins, tmp_path, clis, namespaces
+):
+    """A host with Reins installed for Codex at managed scope, plus the admin's
+    ``allow_managed_hooks_only``: the host's hooks (its ``REINS_HOME``, so its fail mode, bundle
+    and spool) decide, as the run's agent and run, which they read from the run's environment.
+    The run's own hooks still do not run, so the scheduler refuses it all the same."""
+    working_copy = tmp_path / "work"
+    working_copy.mkdir()
+    proof = tmp_path / "proof"
+    host = ["env", f"PYTHONPATH={REPO}", f"CODEX_HOME={tmp_path / 'host'}", f"HOME={tmp_path}"]
+    install = [*host, sys.executable, "-m", "reins.cli", "install", "codex", "--scope", "managed"]
+    install += ["--reins-home", str(tmp_path / "opt"), "--server", reins.url]
+    install += ["--token", reins.developer]
+    only = "allow_managed_hooks_only = true"
+    add = ["sed", "-i", f"1i {only}", "/etc/codex/requirements.toml"]
+    decide = ["env", f"PYTHONPATH={REPO}", sys.executable, "-c", PREPARE, str(tmp_path / "run")]
+    with FakeResponses(DENIED_TEMPLATE.format(proof=proof)) as model:
+        call = scheduled_run(reins, clis, tmp_path / "run", model.url)
+        steps = [install, add, call.argv, decide]
+        *setup, codex, scheduler = private_etc(tmp_path, {}, steps, call.env, working_copy)
+        sessions = {r.headers.get("session-id") for r in model.model_requests()}
+    for step in (*setup, codex):
+        assert step["rc"].strip() == "0", step
+    assert "hook: PreToolUse Blocked" in codex["err"], codex
+    rows = reins.audit(session=sessions.pop())
+    assert_decided(proof.exists(), rows)
+    assert {(row["agent"], row["run_id"]) for row in rows} == {("nightly", "run_1")}
+    assert scheduler["rc"].strip() == "1" and only in scheduler["err"], scheduler

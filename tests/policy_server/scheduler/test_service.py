@@ -312,3 +312,29 @@ def test_stopping_the_scheduler_ends_its_runs_and_records_them(env, fake_claude,
     [run] = all_runs(env.db)
     assert run["id"] == run_id and run["status"] == "failed"
     assert run["reason"] == "killed by SIGTERM (scheduler stopping?)"
+
+
+def test_a_codex_run_on_a_host_that_would_skip_its_hooks_is_refused(env, monkeypatch) -> None:
+    """``allow_managed_hooks_only = true`` in the host's Codex requirements: the run fails closed
+    with the reason, Codex never starts, and the run's token is revoked."""
+    requirements = env.tmp / "root" / "etc" / "codex" / "requirements.toml"
+    requirements.parent.mkdir(parents=True)
+    requirements.write_text("allow_managed_hooks_only = true\n")
+    monkeypatch.setenv("REINS_MANAGED_ROOT", str(env.tmp / "root"))
+    clock = Clock()
+    scheduler = env.scheduler(clock, harness="codex")  # codex_bin "codex" need not exist
+    scheduler.tick()
+    clock.at_next_slot()
+    assert len(scheduler.tick()) == 1
+    scheduler.wait(30)
+    [run] = all_runs(env.db)
+    assert run["status"] == "failed" and run["exit_code"] is None, run
+    assert run["reason"].startswith(
+        f"this host's {requirements} sets allow_managed_hooks_only = true, so Codex would skip"
+    )
+    conn = store.connect(env.db)
+    revoked = conn.execute(
+        "SELECT revoked_us FROM tokens WHERE run_id = ?", (run["id"],)
+    ).fetchone()
+    conn.close()
+    assert revoked[0] is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from policy_server.registry.agent import Agent
-from policy_server.scheduler.workspace import WorkspaceError, prepare
+from policy_server.scheduler.workspace import WorkspaceError, codex_requirements_path, prepare
 
 
 @pytest.fixture
@@ -93,3 +93,68 @@ def test_gemini_settings_that_keep_the_hooks_are_accepted(tmp_path: Path, settin
     (tmp_path / ".gemini" / "settings.json").write_text(settings)
     gemini = agent(harness="gemini", working_directory=str(tmp_path))
     assert prepare(gemini, tmp_path / "run") == tmp_path
+
+
+def stage_codex_requirements(monkeypatch, tmp_path: Path, text: str) -> Path:
+    """``/etc/codex/requirements.toml`` below a staging root, as ``REINS_MANAGED_ROOT`` says."""
+    path = tmp_path / "root" / "etc" / "codex" / "requirements.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    monkeypatch.setenv("REINS_MANAGED_ROOT", str(tmp_path / "root"))
+    return path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "allow_managed_hooks_only = true\n",
+        "allow_managed_hooks_only = true\n[features]\nhooks = true\n",  # the pin does not help
+    ],
+)
+def test_a_codex_run_is_refused_where_codex_runs_only_managed_hooks(
+    monkeypatch, tmp_path: Path, text: str
+) -> None:
+    path = stage_codex_requirements(monkeypatch, tmp_path, text)
+    codex = agent(working_directory=str(tmp_path))
+    with pytest.raises(WorkspaceError) as refused:
+        prepare(codex, tmp_path / "run")
+    assert str(refused.value).startswith(
+        f"this host's {path} sets allow_managed_hooks_only = true, so Codex would skip this run's"
+        " own Reins hooks"
+    )
+    assert "fix: remove that line" in str(refused.value)
+    # Only Codex reads that file: other harnesses run as before.
+    for harness in ("claude-code", "gemini"):
+        assert (
+            prepare(agent(harness=harness, working_directory=str(tmp_path)), tmp_path) == tmp_path
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "allow_managed_hooks_only = false\n",
+        "[features]\nhooks = true\n",
+        "[hooks]\nallow_managed_hooks_only = true\n",  # not the top-level key Codex reads
+        None,  # no requirements file at all
+    ],
+)
+def test_a_codex_run_goes_ahead_where_codex_runs_its_hooks(
+    monkeypatch, tmp_path: Path, text: str | None
+) -> None:
+    path = stage_codex_requirements(monkeypatch, tmp_path, text or "")
+    if text is None:
+        path.unlink()
+    assert prepare(agent(working_directory=str(tmp_path)), tmp_path / "run") == tmp_path
+
+
+def test_codex_requirements_that_cannot_be_read_refuse_the_run(monkeypatch, tmp_path) -> None:
+    path = stage_codex_requirements(monkeypatch, tmp_path, "allow_managed_hooks_only = \n")
+    with pytest.raises(WorkspaceError, match="cannot be checked") as refused:
+        prepare(agent(working_directory=str(tmp_path)), tmp_path / "run")
+    assert str(path) in str(refused.value) and "readable TOML" in str(refused.value)
+
+
+def test_without_a_staging_root_the_check_reads_the_real_etc(monkeypatch) -> None:
+    monkeypatch.delenv("REINS_MANAGED_ROOT", raising=False)
+    assert codex_requirements_path() == Path("/etc/codex/requirements.toml")
