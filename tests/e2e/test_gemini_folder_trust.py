@@ -30,6 +30,7 @@ text, so no tool needs a confirmation. Managed cases stage the system file below
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -43,17 +44,15 @@ import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
 from policy_server.registry.agent import Agent
 from policy_server.scheduler.harness import invocation
 
 from ..conftest import LiveServer, make_token
 from .clis import Run, run
-from .conftest import DENIED_RULE, DENIED_TEMPLATE, rule_reason
+from .conftest import DENIED_RULE, DENIED_TEMPLATE, Reins, rule_reason
 from .fake_providers import FakeGemini
 from .test_gemini_hooks_tamper import (
     MODEL,
@@ -73,56 +72,34 @@ UNTRUSTED_EXIT = 55  # FatalUntrustedWorkspaceError
 TRUST_ALL = "managed-trust-all"  # a managed install with --trust-all-folders
 
 
-class Reins:
-    """A live ``reins serve`` with a developer token (for the hooks) and an auditor token."""
-
-    def __init__(self, server: LiveServer, developer: str, auditor: str) -> None:
-        self.url, self.developer, self.auditor = server.url, developer, auditor
-
-    def last_seq(self) -> int:
-        rows = self.audit_since(0)
-        return max((row["seq"] for row in rows), default=0)
-
-    def audit_since(self, seq: int) -> list[dict[str, Any]]:
-        rows, params = [], {"limit": 500}
-        while True:
-            answer = requests.get(
-                self.url + "/v1/audit",
-                params=params,
-                headers={"Authorization": f"Bearer {self.auditor}"},
-                timeout=10,
-            )
-            answer.raise_for_status()
-            page = answer.json()
-            rows += [row for row in page["events"] if row["seq"] > seq]
-            if not page.get("next_cursor"):
-                return rows
-            params["cursor"] = page["next_cursor"]
-
-
 @pytest.fixture(scope="module")
 def reins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reins]:
     db = tmp_path_factory.mktemp("reins") / "reins.db"
     server = LiveServer(db)
     try:
-        yield Reins(server, make_token(db, "dana", "developer"), make_token(db, "aud", "auditor"))
+        yield Reins(
+            server, db, make_token(db, "dana", "developer"), make_token(db, "aud", "auditor")
+        )
     finally:
         server.stop()
 
 
-def prepare(
-    machine: Machine, reins: Reins, trust: str | None, dotenv: str = "", scope: str = "user"
-) -> None:
-    """Install Reins (``managed-trust-all``: managed, with ``--trust-all-folders``), then write
-    the user's trust rule for the project and a repository .env."""
-    flags = ["--trust-all-folders"] if scope == TRUST_ALL else []
-    install(machine, (reins.url, reins.developer), *flags)
-    if trust is not None:
-        rules = {str(machine.project): trust}
-        (machine.home / ".gemini" / "trustedFolders.json").write_text(json.dumps(rules))
-    if dotenv:
-        (machine.project / ".gemini").mkdir(exist_ok=True)
-        (machine.project / ".gemini" / ".env").write_text(dotenv)
+@contextlib.contextmanager
+def prepared(
+    tmp_path: Path, reins: Reins, trust: str | None, dotenv: str = "", scope: str = "user"
+) -> Iterator[Machine]:
+    """A staged machine (``managed-trust-all``: managed, installed with ``--trust-all-folders``)
+    with Reins installed, the user's trust rule for the project and a repository .env."""
+    with staged(tmp_path, "user" if scope == "user" else "managed") as machine:
+        flags = ["--trust-all-folders"] if scope == TRUST_ALL else []
+        install(machine, (reins.url, reins.developer), *flags)
+        if trust is not None:
+            rules = {str(machine.project): trust}
+            (machine.home / ".gemini" / "trustedFolders.json").write_text(json.dumps(rules))
+        if dotenv:
+            (machine.project / ".gemini").mkdir(exist_ok=True)
+            (machine.project / ".gemini" / ".env").write_text(dotenv)
+        yield machine
 
 
 def environment(machine: Machine, upstream: str, extra: dict[str, str]) -> dict[str, str]:
@@ -173,8 +150,12 @@ def headless(binary: Path, machine: Machine, env: dict[str, str]) -> Run:
     return run(argv, machine.project, env, timeout=120)
 
 
+def last_seq(reins: Reins) -> int:
+    return max((row["seq"] for row in reins.audit()), default=0)
+
+
 def hook_events(reins: Reins, since: int) -> set[str]:
-    return {row["hook_event"] for row in reins.audit_since(since)}
+    return {row["hook_event"] for row in reins.audit() if row["seq"] > since}
 
 
 def trust_flags(machine: Machine, env: dict[str, str]) -> list[str]:
@@ -218,9 +199,8 @@ def test_interactive_gemini_runs_the_hooks_only_in_a_trusted_folder(
     extra: dict[str, str],
     expected: bool,
 ) -> None:
-    with staged(tmp_path, "user" if scope == "user" else "managed") as machine:
-        prepare(machine, reins, trust, dotenv, scope)
-        since = reins.last_seq()
+    with prepared(tmp_path, reins, trust, dotenv, scope) as machine:
+        since = last_seq(reins)
         with FakeGemini("") as model:
             env = environment(machine, model.url, extra)
             screen = interactive(gemini, machine, env, model)
@@ -239,8 +219,7 @@ def test_extension_hooks_run_even_in_a_folder_gemini_does_not_trust(
     # folder trust: Gemini CLI skips untrusted *project* hooks only, and extension hooks
     # (~/.gemini/extensions/<name>/hooks/hooks.json) are not project hooks, so they run in a
     # declined folder and under a repository's GEMINI_RESTRICTED_MODE=true alike.
-    with staged(tmp_path, "user") as machine:
-        prepare(machine, reins, "TRUST_FOLDER", RESTRICTED_DOTENV)
+    with prepared(tmp_path, reins, "TRUST_FOLDER", RESTRICTED_DOTENV) as machine:
         settings = json.loads(machine.user_settings.read_text())
         hooks = settings.pop("hooks")
         machine.user_settings.write_text(json.dumps(settings))
@@ -252,7 +231,7 @@ def test_extension_hooks_run_even_in_a_folder_gemini_does_not_trust(
         for trust in ("DO_NOT_TRUST", "TRUST_FOLDER"):  # declined; untrusted by the .env
             rules = {str(machine.project): trust}
             (machine.home / ".gemini" / "trustedFolders.json").write_text(json.dumps(rules))
-            since = reins.last_seq()
+            since = last_seq(reins)
             with FakeGemini("") as model:
                 screen = interactive(gemini, machine, environment(machine, model.url, {}), model)
             assert hook_events(reins, since) == HOOK_EVENTS, f"{trust}\n{screen[-3000:]}"
@@ -286,12 +265,11 @@ def test_headless_gemini_refuses_an_untrusted_folder_or_runs_the_hooks(
     extra: dict[str, str],
     expected: bool | int,
 ) -> None:
-    with staged(tmp_path, "user" if scope == "user" else "managed") as machine:
-        prepare(machine, reins, trust, dotenv, scope)
+    with prepared(tmp_path, reins, trust, dotenv, scope) as machine:
         if scope != "user":
             on = {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": True}}
             machine.add_settings(machine.user_settings, {"security": on})
-        since = reins.last_seq()
+        since = last_seq(reins)
         with FakeGeminiShell(DENIED_TEMPLATE.format(proof=machine.proof)) as model:
             env = environment(machine, model.url, extra)
             result = headless(gemini, machine, env)
@@ -317,8 +295,7 @@ def test_a_repository_cannot_switch_folder_trust_off_for_itself(
 ) -> None:
     # Gemini decides trust from the system, user and default settings only: a workspace
     # security.folderTrust.enabled: false does not count (doctor reads it the same way).
-    with staged(tmp_path, "user") as machine:
-        prepare(machine, reins, "DO_NOT_TRUST")
+    with prepared(tmp_path, reins, "DO_NOT_TRUST") as machine:
         off = {"security": {"folderTrust": {"enabled": False}}}
         machine.add_settings(machine.workspace_settings, off)
         with FakeGeminiShell("true") as model:

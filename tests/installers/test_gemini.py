@@ -86,14 +86,22 @@ def test_other_scopes(home: Path, tmp_path: Path, reins, scope: str) -> None:
     assert not path.exists()
 
 
+def system_settings(tmp_path: Path, text: str) -> Path:
+    """The staged managed (system) settings file, holding ``text`` as an admin left it."""
+    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
 def test_managed_install_pins_hooks_on_under_a_name_no_repository_can_guess(
     home: Path, tmp_path: Path, reins
 ) -> None:
     # Gemini CLI 0.61.0: system settings win for hooksConfig.enabled, but hooksConfig.disabled is
     # a union over all files that matches a hook's name (tests/e2e/test_gemini_hooks_tamper.py).
-    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
-    path.parent.mkdir(parents=True)
-    path.write_text('{"hooksConfig": {"enabled": false, "notifications": false}}\n')
+    path = system_settings(
+        tmp_path, '{"hooksConfig": {"enabled": false, "notifications": false}}\n'
+    )
     before = path.read_bytes()
     assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0
     settings = json.loads(path.read_text())
@@ -113,9 +121,9 @@ def test_trust_all_folders_switches_folder_trust_off_and_uninstall_gives_it_back
     # Gemini CLI 0.61.0 runs no hook at all in an untrusted folder, system hooks included, and
     # the system value of security.folderTrust.enabled beats the user's
     # (tests/e2e/test_gemini_folder_trust.py). Switching it off is the admin's choice.
-    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
-    path.parent.mkdir(parents=True)
-    path.write_text('{"security": {"folderTrust": {"enabled": true}, "blockGitExtensions": true}}')
+    path = system_settings(
+        tmp_path, '{"security": {"folderTrust": {"enabled": true}, "blockGitExtensions": true}}'
+    )
     before = path.read_bytes()
     assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0  # not by default
     assert json.loads(path.read_text())["security"]["folderTrust"] == {"enabled": True}
@@ -139,9 +147,7 @@ def test_trust_all_folders_is_refused_outside_a_managed_gemini_install(reins) ->
 def test_managed_uninstall_after_an_edit_gives_the_admins_switch_back(
     home: Path, tmp_path: Path, reins
 ) -> None:
-    path = tmp_path / "root" / "etc" / "gemini-cli" / "settings.json"
-    path.parent.mkdir(parents=True)
-    path.write_text('{"hooksConfig": {"enabled": false}}\n')
+    path = system_settings(tmp_path, '{"hooksConfig": {"enabled": false}}\n')
     assert reins(*install_args("gemini", "--scope", "managed"))[0] == 0
     settings = json.loads(path.read_text())
     path.write_text(json.dumps({**settings, "ui": {"theme": "GitHub"}}))  # edited since
