@@ -3,6 +3,11 @@
 A "machine" is a temporary HOME (with CODEX_HOME inside it) and a project folder. It is configured
 ONLY through ``reins install`` / ``reins uninstall`` run as a separate process, exactly as a
 developer would, and the real CLIs then run headless in it against a fake model upstream.
+
+What a test must write below ``/etc`` (Codex reads its requirements only from ``/etc/codex``) it
+writes through ``private_etc``, in a private mount namespace (root and unshare(1): the fixture
+``namespaces`` skips elsewhere), so the real ``/etc`` of the machine running the suite is never
+written.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -234,3 +241,61 @@ class Machine:
 @pytest.fixture
 def machine(tmp_path: Path, clis: Clis) -> Machine:
     return Machine(tmp_path / "machine", clis)
+
+
+def private_etc(
+    root: Path,
+    files: dict[str, str],
+    steps: list[list[str]],
+    env: dict[str, str],
+    cwd: Path,
+    also: tuple[str, ...] = (),
+) -> list[dict[str, str]]:
+    """Run ``steps`` one after the other in a private mount namespace whose ``/etc`` (and each
+    folder of ``also``, such as ``/opt``) is an overlay of the real one on a tmpfs holding
+    ``files`` (absolute path -> text): what they write there goes when they end. Each step's
+    ``{"rc", "out", "err"}``."""
+    work = root / "private-etc"
+    work.mkdir()
+    lines = ["set -e", f"mount -t tmpfs reins-e2e {work}"]
+    for folder in ("/etc", *also):
+        layer = work / folder.strip("/").replace("/", "-")
+        lines.append(f"mkdir {layer} {layer}/upper {layer}/work")
+        options = f"lowerdir={folder},upperdir={layer}/upper,workdir={layer}/work"
+        lines.append(f"mount -t overlay overlay -o {options} {folder}")
+    lines.append("set +e")
+    for path, text in files.items():
+        lines += [f"mkdir -p {shlex.quote(str(Path(path).parent))}"]
+        lines += [f"printf %s {shlex.quote(text)} > {shlex.quote(path)}"]
+    logs = root / "steps"
+    logs.mkdir()
+    for index, argv in enumerate(steps):
+        out = logs / str(index)
+        lines.append(f"{shlex.join(argv)} < /dev/null > {out}.out 2> {out}.err; echo $? > {out}.rc")
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"private /etc failed: {done.stderr}"
+    return [
+        {kind: (logs / f"{index}.{kind}").read_text() for kind in ("rc", "out", "err")}
+        for index in range(len(steps))
+    ]
+
+
+@pytest.fixture
+def namespaces(clis: Clis) -> None:
+    """Skips unless ``private_etc`` can work here: root, unshare(1), a private mount namespace."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("Codex reads requirements only from /etc/codex: needs root and unshare(1)")
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "mount", "-t", "tmpfs", "t", "/mnt"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount namespace here: {probe.stderr.strip()}")

@@ -26,10 +26,6 @@ Each gap is asserted as it is, so a Codex release that changes it fails here.
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -39,7 +35,7 @@ from policy_server.registry.agent import Agent
 from policy_server.scheduler.harness import invocation
 
 from .clis import CODEX_PROVIDER, REPO, base_env, run
-from .conftest import DENIED_RULE, DENIED_TEMPLATE, Machine, Reins, by_event
+from .conftest import DENIED_RULE, DENIED_TEMPLATE, Machine, Reins, by_event, private_etc
 from .fake_upstream import FakeResponses
 
 pytestmark = pytest.mark.e2e
@@ -207,55 +203,6 @@ def test_one_hook_switched_off_in_the_users_config_and_reinstall_puts_it_back(re
 
 
 # --- managed install: /etc/codex in a private mount namespace ---------------------------------
-
-
-def private_etc(root: Path, files: dict[str, str], steps: list[list[str]], env, cwd) -> list[dict]:
-    """Run ``steps`` one after the other in a private mount namespace whose ``/etc`` is an overlay
-    of the real one on a tmpfs holding ``files`` (absolute path -> text): what they write below
-    ``/etc`` goes when they end. Each step's ``{"rc", "out", "err"}``."""
-    work = root / "private-etc"
-    work.mkdir()
-    lines = [
-        "set -e",
-        f"mount -t tmpfs reins-e2e {work}",
-        f"mkdir {work}/upper {work}/work",
-        f"mount -t overlay overlay -o lowerdir=/etc,upperdir={work}/upper,workdir={work}/work /etc",
-        "set +e",
-    ]
-    for path, text in files.items():
-        lines += [f"mkdir -p {shlex.quote(str(Path(path).parent))}"]
-        lines += [f"printf %s {shlex.quote(text)} > {shlex.quote(path)}"]
-    logs = root / "steps"
-    logs.mkdir()
-    for index, argv in enumerate(steps):
-        out = logs / str(index)
-        lines.append(f"{shlex.join(argv)} < /dev/null > {out}.out 2> {out}.err; echo $? > {out}.rc")
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"private /etc failed: {done.stderr}"
-    return [
-        {kind: (logs / f"{index}.{kind}").read_text() for kind in ("rc", "out", "err")}
-        for index in range(len(steps))
-    ]
-
-
-@pytest.fixture
-def namespaces(clis) -> None:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("Codex reads requirements only from /etc/codex: needs root and unshare(1)")
-    probe = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "mount", "-t", "tmpfs", "t", "/mnt"],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"no private mount namespace here: {probe.stderr.strip()}")
 
 
 MANAGED_CASES = {

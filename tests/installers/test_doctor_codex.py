@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from installers import doctor, doctor_layers
+from installers import doctor_codex, doctor_layers
+from installers.doctor_check import FAIL, OK, WARN, Check
 from tests.installers.conftest import real_cli
 
 USER = {"type": "user", "file": "/home/dev/.codex/config.toml", "profile": None}
@@ -41,7 +42,7 @@ def read(*layers: dict) -> dict:
     return {"config": {"features": merged}, "layers": list(layers)}
 
 
-def levels(checks: list[doctor.Check]) -> list[tuple[str, str]]:
+def levels(checks: list[Check]) -> list[tuple[str, str]]:
     return [(check.level, check.detail) for check in checks]
 
 
@@ -76,9 +77,11 @@ def test_an_untrusted_projects_switch_is_found_only_where_it_would_count() -> No
 
 
 def test_a_trusted_project_switching_hooks_off_fails_with_the_fix(home: Path) -> None:
-    [check] = doctor.codex_switch_checks(read(layer(PROJECT, {"hooks": False}), layer(USER)), {})
+    [check] = doctor_codex.codex_switch_checks(
+        read(layer(PROJECT, {"hooks": False}), layer(USER)), {}
+    )
     assert (check.level, check.detail) == (
-        doctor.FAIL,
+        FAIL,
         "/src/repo/.codex/config.toml (project) sets [features] hooks = false, so Codex runs no"
         " hooks at all, the Reins hooks included",
     )
@@ -93,8 +96,8 @@ def test_the_users_alias_fails_and_an_untrusted_project_warns() -> None:
     settings = read(
         layer(PROJECT, {"hooks": False}, skipped=True), layer(USER, {"codex_hooks": False})
     )
-    checks = doctor.codex_switch_checks(settings, {})
-    assert [c.level for c in checks] == [doctor.FAIL, doctor.WARN]
+    checks = doctor_codex.codex_switch_checks(settings, {})
+    assert [c.level for c in checks] == [FAIL, WARN]
     assert checks[0].detail.startswith(f"{USER['file']} (user) sets [features] codex_hooks = false")
     assert checks[0].fix.startswith("remove codex_hooks = false from it; an admin keeps them on")
     assert checks[1].detail.startswith("/src/repo/.codex/config.toml switches every hook off;")
@@ -103,22 +106,22 @@ def test_the_users_alias_fails_and_an_untrusted_project_warns() -> None:
 def test_a_requirements_pin_outranks_every_switch() -> None:
     settings = read(layer(PROJECT, {"hooks": False}), layer(USER, {"hooks": False}))
     pinned = {"featureRequirements": {"hooks": True}, "allowManagedHooksOnly": True}
-    assert levels(doctor.codex_switch_checks(settings, pinned)) == [
+    assert levels(doctor_codex.codex_switch_checks(settings, pinned)) == [
         (
-            doctor.OK,
+            OK,
             "requirements.toml pins [features] hooks = true: no config file, profile or"
             " command-line flag can switch hooks off as a whole; Codex ignores hooks = false in"
             " /src/repo/.codex/config.toml (project)",
         )
     ]
     off = {"featureRequirements": {"hooks": False}}
-    [check] = doctor.codex_switch_checks(read(layer(USER)), off)
-    assert check.level == doctor.FAIL and "pins [features] hooks = false" in check.detail
+    [check] = doctor_codex.codex_switch_checks(read(layer(USER)), off)
+    assert check.level == FAIL and "pins [features] hooks = false" in check.detail
 
 
 def test_nothing_to_report_when_nothing_switches_the_hooks_off() -> None:
     settings = read(layer(PROJECT, {"hooks": True}), layer(USER, {"codex_hooks": False}))
-    assert doctor.codex_switch_checks(settings, {"allowManagedHooksOnly": True}) == []
+    assert doctor_codex.codex_switch_checks(settings, {"allowManagedHooksOnly": True}) == []
 
 
 def hook(key: str, **fields) -> dict:
@@ -128,14 +131,14 @@ def hook(key: str, **fields) -> dict:
 
 def test_a_reins_hook_switched_off_alone_fails_but_managed_ones_ignore_it(home: Path) -> None:
     ours = [hook("h:pre_tool_use:0:0", enabled=False), hook("h:stop:0:0")]
-    checks = doctor.codex_trust_checks(ours)
-    assert [c.level for c in checks] == [doctor.FAIL, doctor.OK]
+    checks = doctor_codex.codex_trust_checks(ours)
+    assert [c.level for c in checks] == [FAIL, OK]
     assert checks[0].detail == (
         "1 of 2 Reins hooks are switched off one by one with enabled = false in"
         f' {home / ".codex" / "config.toml"}: [hooks.state."h:pre_tool_use:0:0"]'
     )
     managed = [hook("/opt/reins:pre_tool_use:0:0", enabled=False, isManaged=True)]
-    assert [c.level for c in doctor.codex_trust_checks(managed)] == [doctor.OK]
+    assert [c.level for c in doctor_codex.codex_trust_checks(managed)] == [OK]
 
 
 CODEX = real_cli("codex")
