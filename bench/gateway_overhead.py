@@ -8,7 +8,9 @@ upstream ("direct") and through each gateway over persistent connections, sequen
 interleaved blocks, so that noise hits all columns alike; added latency = gateway minus direct at the
 same percentile. A ``floor`` column (``gateway_floor.py``, the least a gevent proxy can do) shows
 what this machine allows today for plain passthrough, and a ``floor+work`` column the same proxy
-doing Reins' unavoidable per-request work inline (``--no-floor`` leaves both out). Then each
+doing Reins' unavoidable per-request work inline (``--no-floor`` leaves both out); an ``nginx``
+column, when nginx is installed, shows what a compiled proxy pays on the same machine. The header
+prints how idle cores wake (``cpuidle.py``), which sets that floor on a VM. Then each
 target is driven by 64 connections for a fixed time, and the RSS of every gateway process is read.
 A scenario a gateway cannot serve (its config refuses translation, or it answers with an error) is
 skipped for that gateway with a printed note.
@@ -28,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpuidle
 import gateway_targets as targets
 from gateway_bodies import claude_code_body, small_body
 from gateway_client import Samples, TimedConnection, dechunk, interleaved, timed_closed_loop
@@ -104,6 +107,8 @@ DESCRIPTIONS = {
     "usage, metrics or timeouts), for how fast this machine is today",
     "floor+work": "floor+work = the floor doing Reins' unavoidable per-request work inline "
     "with Reins' own functions (token, model, usage record, cost header; gateway_floor.py --work)",
+    "nginx": "nginx = nginx as a plain keep-alive reverse proxy, one process (a compiled "
+    "yardstick: what any proxy pays on this machine)",
     "LiteLLM": f"LiteLLM = litellm[proxy] {targets.LITELLM_VERSION}, 1 worker, no database, "
     "no retries, no cooldowns",
     "Reins": "Reins = reins gateway --workers 1",
@@ -267,6 +272,13 @@ def start_gateways(
         gateways.append(Gateway("floor", port, key, server, "ok", serves=FLOOR_SCENARIOS))
         server, key, port = targets.start_floor(work, ports, cores, work / "floor-work.db")
         gateways.append(Gateway("floor+work", port, key, server, "ok", serves=FLOOR_SCENARIOS))
+    if args.nginx:
+        try:
+            server, key, port = targets.start_nginx(work, ports, cores)
+            serves = (*FLOOR_SCENARIOS, "stream")
+            gateways.append(Gateway("nginx", port, key, server, "ok", serves=serves))
+        except targets.StartError as exc:
+            say(f"nginx column skipped: {exc}")
     if not targets.reins_available():
         say("Reins column skipped: gateway/cli.py is not there yet (issue 7)")
         return gateways
@@ -307,6 +319,19 @@ def parse_args() -> argparse.Namespace:
         action="store_false",
         help="no floor and floor+work columns (the minimal gevent proxy of gateway_floor.py)",
     )
+    parser.add_argument(
+        "--no-nginx",
+        dest="nginx",
+        action="store_false",
+        help="no nginx column (plain nginx reverse proxy, when an nginx executable is found)",
+    )
+    parser.add_argument(
+        "--halt-poll-ns",
+        type=int,
+        metavar="NS",
+        help="run with /sys/module/haltpoll/parameters/guest_halt_poll_ns set to NS (root; "
+        "restored after): 0 halts idle cores at once, 200000 is the kernel's default",
+    )
     parser.add_argument("--connections", type=int, default=64)
     keys = [s.key for s in SCENARIOS]
     parser.add_argument(
@@ -324,7 +349,17 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    try:
+        with cpuidle.halt_poll(args.halt_poll_ns):
+            return run(args)
+    except cpuidle.SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     say = lambda text: print(f"note: {text}", flush=True)  # noqa: E731
+    idle = cpuidle.describe()
     cores = sorted(os.sched_getaffinity(0))
     gateway_cores, client_cores = ({cores[0]}, {cores[1]}) if len(cores) >= 2 else (None, None)
     if client_cores:
@@ -352,6 +387,7 @@ def main() -> int:
     print(
         f"\ngateway overhead: {args.requests} sequential requests per target and scenario in blocks of {args.block}, {pinned}"
     )
+    print(f"this machine: {idle}")
     print(f"columns: direct = straight to the fake upstream; {described or 'no gateway ran'}")
     print_table(rows)
     return 0

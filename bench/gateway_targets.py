@@ -1,4 +1,4 @@
-"""The processes the gateway benchmark drives: the fake upstream, LiteLLM's proxy and ``reins gateway``.
+"""The processes the gateway benchmark drives: the fake upstream, LiteLLM's proxy, nginx and ``reins gateway``.
 
 Each is started in its own process group, optionally pinned to one core, waited for until it
 answers, and stopped by its own process-group id. LiteLLM is installed on first use into
@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -313,6 +314,66 @@ def start_floor(
         command += ["--work", str(work_db)]
         name, key = "floor+work proxy", reins_token(work_db)
     server = Server(name, command, workdir / f"floor-{port}.log", cores, {})
+    server.wait_http(port, "/__stats", 15)
+    return server, key, port
+
+
+NGINX_CONF = """\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/nginx-tmp;
+    proxy_temp_path {work}/nginx-tmp;
+    client_max_body_size 0;
+    client_body_buffer_size 1m;
+    keepalive_requests 100000000;
+    keepalive_timeout 600s;
+    upstream fake {{ server 127.0.0.1:{upstream}; keepalive 128; keepalive_requests 100000000; }}
+    server {{
+        listen 127.0.0.1:{port} backlog=2048;
+        location / {{
+            proxy_pass http://fake;
+            proxy_http_version 1.1;
+            proxy_buffering off;
+            proxy_set_header Connection "";
+            proxy_set_header Host upstream;
+            proxy_set_header x-api-key {key};
+            proxy_set_header Authorization "";
+        }}
+    }}
+}}
+"""
+
+
+def nginx_executable() -> str | None:
+    """nginx on PATH or in the usual sbin folders (not always on a non-root PATH)."""
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+
+
+def start_nginx(
+    workdir: Path, ports: dict[str, int], cores: set[int] | None
+) -> tuple[Server, str, int]:
+    """nginx as a plain keep-alive reverse proxy (a compiled yardstick); (server, key, port).
+
+    One process (no master), the provider key swapped in, nothing else. Raises ``StartError``
+    when there is no ``nginx`` executable (Debian: ``apt-get install nginx-light``)."""
+    exe = nginx_executable()
+    if exe is None:
+        raise StartError("no nginx executable (Debian: apt-get install nginx-light)")
+    port = free_port()
+    key = FAKE_KEYS["ANTHROPIC_API_KEY"]
+    (workdir / "nginx-tmp").mkdir(exist_ok=True)
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(work=workdir, upstream=ports["ok"], port=port, key=key))
+    command = [exe, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "nginx-error.log")]
+    server = Server("nginx", command, workdir / "nginx.log", cores, {})
     server.wait_http(port, "/__stats", 15)
     return server, key, port
 

@@ -22,6 +22,7 @@ from typing import Any
 import gevent
 from gevent.server import StreamServer
 
+from . import host_idle
 from .config import GatewayConfig
 from .server import Gateway, make_gateway
 
@@ -142,6 +143,9 @@ def _banner(gw: Gateway, settings: dict[str, Any], port: int) -> None:
             "environment (requests routed to it are refused until then)",
             flush=True,
         )
+    note = host_idle.warning()
+    if note:
+        print(f"reins gateway: {note}", flush=True)
     if not gw.config.auth_required:
         print(
             "reins gateway: WARNING auth.required is false: anyone who can connect may use it",

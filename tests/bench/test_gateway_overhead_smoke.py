@@ -151,6 +151,28 @@ def test_quick_run_prints_the_table() -> None:
         assert "Reins 100%" in done.stdout, done.stdout
 
 
+def test_nginx_proxies_with_the_key_swapped_or_says_how_to_install_it(upstream, tmp_path) -> None:
+    """The compiled yardstick proxies like the floor when nginx is there, and is skipped with the
+    install command when it is not (CI machines have no nginx)."""
+    ports = {"ok": upstream["ok"]}
+    if gateway_targets.nginx_executable() is None:
+        with pytest.raises(gateway_targets.StartError, match="apt-get install nginx-light"):
+            gateway_targets.start_nginx(tmp_path, ports, None)
+        return
+    server, key, port = gateway_targets.start_nginx(tmp_path, ports, None)
+    try:
+        conn = TimedConnection("127.0.0.1", port)
+        body = gateway_bodies.small_body(gateway_targets.MODEL)
+        reply = conn.exchange(request(body), keep_body=True)
+        assert reply.status == 200 and json.loads(reply.body)["type"] == "message"
+        stream = conn.exchange(request(gateway_bodies.small_body("m", stream=True)), keep_body=True)
+        assert dechunk(stream.body).count(b"event: ") == 2000  # same connection, kept alive
+        conn.close()
+        assert key == gateway_targets.FAKE_KEYS["ANTHROPIC_API_KEY"]
+    finally:
+        server.stop()
+
+
 def test_the_floor_with_work_checks_tokens_and_prices_answers(upstream, tmp_path) -> None:
     """``floor+work`` must do the work it claims, or its column measures something else."""
     ports = {"ok": upstream["ok"]}
