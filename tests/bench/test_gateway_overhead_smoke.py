@@ -140,6 +140,11 @@ def test_quick_run_prints_the_table() -> None:
     assert "floor" not in row("Anthropic SSE, 2,000 events: added total p50")
     assert "floor+work" not in row("Anthropic SSE, 2,000 events: added total p50")
     assert "LiteLLM column skipped (--skip-litellm)" in done.stdout
+    assert any(line.startswith("this machine: cpuidle driver ") for line in lines), done.stdout
+    if gateway_targets.nginx_executable() is None:
+        assert "nginx column skipped: no nginx executable" in done.stdout
+    else:
+        assert "nginx +" in " ".join(lines), done.stdout
     if gateway_targets.reins_available():
         for title in (
             "Anthropic passthrough, small body: added p50",
