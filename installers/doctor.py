@@ -5,7 +5,8 @@ age, the spool, then per harness: the Reins hooks in every settings layer (manag
 user), a synthetic event sent through the installed hook exactly as the harness would, Codex
 trust state, Claude Code, Codex and Gemini settings that switch the hooks off, and the gateway.
 Read-only except for that one synthetic event (which the server audits under session
-``reins-doctor``). Never prints the token. The Codex checks live in ``doctor_codex``.
+``reins-doctor``). Never prints the token. The Codex checks live in ``doctor_codex``, the Gemini
+CLI ones in ``doctor_gemini``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from installers import doctor_layers, gemini_trust, harness_cli, hook_entries, records
+from installers import doctor_layers, harness_cli, hook_entries, records
 from installers.client_files import HARNESSES, is_shim, read_config, read_token
 from installers.doctor_check import FAIL, OK, WARN, Check
 from installers.doctor_codex import codex_checks
+from installers.doctor_gemini import extension_checks, gemini_checks
 
 HTTP_TIMEOUT_S = 5
 
@@ -297,64 +299,24 @@ def claude_checks(project: Path) -> list[Check]:
     ]
 
 
-def gemini_checks(project: Path) -> list[Check]:
-    """What makes Gemini CLI skip the Reins hooks: a managed file it ignores, settings that switch
-    them off, settings doctor cannot read, folder trust (``gemini_trust``)."""
-    checks, layers = [], []
-    for layer, path, settings, note in doctor_layers.read_layers("gemini", project):
-        problem = ""
-        if layer == "managed" and settings is not None:
-            problem = doctor_layers.gemini_system_file_problem(path)
-        if problem:
-            checks.append(
-                Check(
-                    FAIL,
-                    "gemini managed",
-                    f"Gemini CLI skips {path}: {problem}",
-                    "make the file and every folder above it owned by root and not writable by"
-                    " group or others (chmod g-w,o-w)",
-                )
-            )
-            settings = None  # what Gemini does not load cannot keep the hooks on
-        if note.startswith("unreadable"):
-            checks.append(
-                Check(
-                    WARN,
-                    "gemini hooks off",
-                    f"cannot tell whether {path} ({layer}) switches the Reins hooks off: {note}",
-                    "check its hooksConfig and hooks by hand",
-                )
-            )
-        layers.append((layer, path, settings, note))
-    switched_off = doctor_layers.gemini_switch_offs(layers)
-    checks += [
-        Check({False: FAIL, None: WARN, True: OK}[fine], "gemini folder trust", detail, fix)
-        for fine, detail, fix in gemini_trust.findings(project, layers, os.environ)
-    ]
-    return [Check(FAIL, "gemini hooks off", problem, fix) for problem, fix in switched_off] + checks
-
-
 def harness_checks(harness: str, home: Path, project: Path) -> list[Check]:
     found = doctor_layers.effective_hooks(harness, project)
     checks = [Check(OK, f"{harness} {layer}", text) for layer, text in found["layers"]]
     if not found["handlers"]:
         fix = f"run `reins install {harness} --server URL --token T`"
-        return [
-            *checks,
-            Check(
-                FAIL,
-                f"{harness} hooks",
-                "no Reins hook in any layer: this harness is NOT guarded",
-                fix,
-            ),
-        ]
+        missing = Check(
+            FAIL, f"{harness} hooks", "no Reins hook in any layer: this harness is NOT guarded", fix
+        )
+        # A Gemini extension with its hooks gone says which file went.
+        extension = extension_checks(home, project, []) if harness == "gemini" else ([], False)
+        return [*checks, missing, *extension[0]]
     checks.append(synthetic_event(harness, found["handlers"][0], project, read_token(home)))
     if harness == "claude-code":
         checks.extend(claude_checks(project))
     if harness == "codex":
         checks.extend(codex_checks(project))
     if harness == "gemini":
-        checks.extend(gemini_checks(project))
+        checks.extend(gemini_checks(home, project))
     return checks
 
 

@@ -9,10 +9,11 @@ doctor sends.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
-from installers import config, hook_entries, jsonfile
+from installers import config, gemini_extension, hook_entries, jsonfile
 from installers.client_files import InstallError
 
 
@@ -28,9 +29,13 @@ def _settings(path: Path) -> dict:
 def read_layers(harness: str, project: Path) -> list[tuple[str, Path, dict | None, str]]:
     """Each settings layer of ``harness``, highest first, as ``(layer, path, settings, note)``:
     ``settings`` is None when the file is absent, unreadable or an earlier layer's file (``note``
-    says which)."""
+    says which). For Gemini CLI the hooks file of the extension ``reins`` comes last (it holds
+    only ``hooks``; its ``hooksConfig`` would be ignored)."""
     layers, seen = [], {}
-    for layer, path in config.layers(harness, project):
+    paths = config.layers(harness, project)
+    if harness == "gemini":  # a user-scope install's hooks: read as a layer, loaded last
+        paths.append(("extension", gemini_extension.folder(os.environ) / gemini_extension.HOOKS))
+    for layer, path in paths:
         if path.resolve() in seen:  # e.g. the project folder is the home folder
             layers.append((layer, path, None, f"same file as the {seen[path.resolve()]} layer"))
             continue
@@ -167,10 +172,13 @@ def gemini_switch_offs(layers: list[tuple[str, Path, dict | None, str]]) -> list
     the union of all files and names a hook by its ``name`` (by its ``command`` only without a
     name), and a workspace ``hooks`` that is no object replaces the user's hooks (system hooks are
     merged after it). Workspace settings count only in trusted folders; this assumes trusted.
+    Both ``hooksConfig`` keys also switch off the hooks of the extension ``reins`` (a user-scope
+    install), which no workspace ``hooks`` can drop; its own file has no ``hooksConfig``.
     """
     loaded = [(layer, path, settings) for layer, path, settings, _ in layers if settings]
+    configs = [(layer, path, s) for layer, path, s in loaded if layer != "extension"]
     problems = []
-    for layer, path, settings in loaded:  # highest first: the first layer that sets it wins
+    for layer, path, settings in configs:  # highest first: the first layer that sets it wins
         enabled = _hooks_config(settings).get("enabled")
         if enabled is None:
             continue
@@ -191,7 +199,7 @@ def gemini_switch_offs(layers: list[tuple[str, Path, dict | None, str]]) -> list
         for _, _, settings in loaded
         for _, handler in hook_entries.reins_handlers(settings)
     }
-    for layer, path, settings in loaded:
+    for layer, path, settings in configs:
         disabled = _hooks_config(settings).get("disabled", [])
         for name in disabled if isinstance(disabled, list) else [disabled]:
             if name in names:
@@ -200,13 +208,18 @@ def gemini_switch_offs(layers: list[tuple[str, Path, dict | None, str]]) -> list
                         f"{path} ({layer}) lists {name!r} in hooksConfig.disabled, so Gemini CLI"
                         " skips the Reins hooks of that name",
                         "remove that entry (no Gemini CLI setting overrides hooksConfig.disabled;"
-                        " managed hooks have a name a repository cannot guess)",
+                        " managed and user-scope installs name their hooks so that no repository"
+                        " can guess it)",
                     )
                 )
     by_layer = {layer: (path, settings) for layer, path, settings in loaded}
     path, workspace = by_layer.get("project", (None, {}))
     dropped = hook_entries.reins_handlers(by_layer.get("user", (None, {}))[1])
-    kept = hook_entries.reins_handlers(by_layer.get("managed", (None, {}))[1])
+    kept = [
+        handler
+        for layer in ("managed", "extension")
+        for handler in hook_entries.reins_handlers(by_layer.get(layer, (None, {}))[1])
+    ]
     if "hooks" in workspace and not isinstance(workspace["hooks"], dict) and dropped and not kept:
         problems.append(
             (

@@ -1,4 +1,11 @@
-"""Gemini CLI: Reins hooks in ``settings.json`` and the gateway in ``.gemini/.env``.
+"""Gemini CLI: Reins hooks in the extension ``reins`` (user scope) or ``settings.json``, and the
+gateway in ``.gemini/.env``.
+
+User scope writes the hooks as the Gemini extension ``reins`` (``gemini_extension``): Gemini CLI
+0.61.0 runs settings-file hooks only in folders it trusts, extension hooks in every folder. The
+user's ``settings.json`` keeps only what the gateway needs, and a reinstall over an older install
+takes the Reins hooks out of it (never anyone else's), so they do not run twice. Project and
+managed scopes write the hooks into that scope's ``settings.json``.
 
 Hooks: BeforeTool / AfterTool / BeforeAgent / SessionStart / SessionEnd, command type only,
 timeout in MILLISECONDS. The gateway needs environment variables (Gemini settings have no env
@@ -25,9 +32,10 @@ without asking; README, "Gemini CLI folder trust").
 
 from __future__ import annotations
 
+import os
 import secrets
 
-from installers import config, hook_entries, jsonfile
+from installers import config, gemini_extension, hook_entries, jsonfile
 from installers.client_files import InstallError, hook_shell_command
 from installers.records import FileEdit
 
@@ -47,9 +55,10 @@ HOOK_NAME = "reins"
 
 
 def hook_name(options: config.Options, extra: dict) -> str:
-    """``reins``, or for a managed install a name kept across reinstalls that no repository can
-    guess (a workspace's ``hooksConfig.disabled`` cannot be overridden, only missed)."""
-    if options.scope != "managed":
+    """``reins`` (project scope), or for a managed or user (extension) install a name kept across
+    reinstalls that no repository can guess (a workspace's ``hooksConfig.disabled``, which
+    matches extension hooks too, cannot be overridden, only missed)."""
+    if options.scope == "project":
         return HOOK_NAME
     return extra.setdefault("hook_name", f"{HOOK_NAME}-{secrets.token_hex(8)}")
 
@@ -145,8 +154,9 @@ def restore_setting(settings: dict, keys: tuple[str, ...], memory: dict) -> dict
     return node
 
 
-def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
-    wanted = groups(options, python, hook_name(options, extra))
+def _settings_edit(options: config.Options, extra: dict, wanted: dict | None) -> FileEdit:
+    """The scope's ``settings.json``: the hooks (``wanted``; None: none, and older Reins hooks
+    taken out) and the pinned settings."""
     path = config.gemini_settings(options.scope, options.project)
     pinned = ["auth_type"] if options.gateway else []
     if options.scope == "managed":
@@ -155,7 +165,8 @@ def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
         pinned.append("folder_trust_off")
 
     def add(settings: dict) -> dict:
-        settings = hook_entries.merge(settings, wanted)
+        if wanted is not None:
+            settings = hook_entries.merge(settings, wanted)
         for memo, (keys, value) in PINNED.items():
             if memo in pinned:
                 settings = set_setting(settings, keys, value, extra.setdefault(memo, {}))
@@ -164,33 +175,60 @@ def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
         return settings
 
     def remove(settings: dict) -> dict:
+        if hook_entries.reins_handlers(settings) and wanted is None:
+            extra["moved_hooks"] = str(path)  # an older install's: the install says so
         settings = hook_entries.remove(settings)
         for memo, (keys, _) in PINNED.items():
             settings = restore_setting(settings, keys, extra.get(memo, {}))
         return settings
 
-    edits = [jsonfile.edit(path, add, remove)]
+    return jsonfile.edit(path, add, remove)
+
+
+def _dotenv_edit(options: config.Options, extra: dict) -> FileEdit:
+    values = {}
+    if options.gateway:
+        values = {
+            "GOOGLE_GEMINI_BASE_URL": options.gateway,
+            "GEMINI_API_KEY": options.token,
+            "GEMINI_CLI_CUSTOM_HEADERS": f"X-Reins-Agent: {options.agent or 'interactive'}",
+        }
+    return FileEdit(
+        config.gemini_env(options.scope, options.project),
+        lambda text: set_dotenv(restore_dotenv(text, extra), values, extra),
+        lambda text: restore_dotenv(text, extra),
+        0o600,
+        private=True,
+    )
+
+
+def plan(options: config.Options, extra: dict, python: str) -> list[FileEdit]:
     if options.gateway and options.scope == "managed":
         raise InstallError(
             "--gateway with --scope managed is not supported for Gemini CLI: set"
             " GOOGLE_GEMINI_BASE_URL in the system environment instead"
         )
+    extra.pop("moved_hooks", None)
+    wanted = groups(options, python, hook_name(options, extra))
+    if options.scope == "user":
+        edits = gemini_extension.edits(os.environ, wanted)
+        settings = config.gemini_settings(options.scope, options.project)
+        if settings.exists() or options.gateway or any(memo in extra for memo in PINNED):
+            edits.append(_settings_edit(options, extra, None))  # else there is nothing to do
+    else:
+        edits = [_settings_edit(options, extra, wanted)]
     if options.gateway or extra.get("dotenv"):
         # Also without --gateway when an earlier install set it: that edit must be taken back.
-        values = {}
-        if options.gateway:
-            values = {
-                "GOOGLE_GEMINI_BASE_URL": options.gateway,
-                "GEMINI_API_KEY": options.token,
-                "GEMINI_CLI_CUSTOM_HEADERS": f"X-Reins-Agent: {options.agent or 'interactive'}",
-            }
-        edits.append(
-            FileEdit(
-                config.gemini_env(options.scope, options.project),
-                lambda text: set_dotenv(restore_dotenv(text, extra), values, extra),
-                lambda text: restore_dotenv(text, extra),
-                0o600,
-                private=True,
-            )
-        )
+        edits.append(_dotenv_edit(options, extra))
     return edits
+
+
+def install_lines(extra: dict) -> list[str]:
+    """What the install output adds for Gemini CLI (the hooks moved out of ``settings.json``)."""
+    moved = extra.pop("moved_hooks", None)
+    if not moved:
+        return []
+    return [
+        f"moved the Reins hooks out of {moved} into the Gemini extension"
+        f" {gemini_extension.NAME!r} (so they do not run twice; other hooks there are kept)"
+    ]

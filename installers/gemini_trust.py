@@ -2,7 +2,8 @@
 
 Gemini CLI 0.61.0 registers the hooks of every settings file, system ones included, as project
 hooks and runs none of them in a folder it does not trust (``hookRegistry.ts``; shown with the
-real CLI in ``tests/e2e/test_gemini_folder_trust.py``). What decides, in its order
+real CLI in ``tests/e2e/test_gemini_folder_trust.py``); the hooks of an extension, as a user-scope
+install writes them (``gemini_extension``), run in every folder. What decides, in its order
 (``packages/core/src/utils/trust.ts``, ``packages/cli/src/config/trustedFolders.ts``):
 
 1. ``GEMINI_RESTRICTED_MODE=true`` or ``GEMINI_CLI_TRUST_WORKSPACE=false`` in the environment:
@@ -117,22 +118,34 @@ def decide(
     return Trust(rule[1] != "DO_NOT_TRUST", f"{path} has {rule[0]}: {rule[1]}", str(path))
 
 
+def dotenv_value(
+    project: Path,
+    layers: list[tuple[str, Path, dict | None, str]],
+    environ: Mapping[str, str],
+    name: str,
+) -> tuple[Path, str] | None:
+    """``(file, value)`` when the ``.env`` file Gemini CLI loads in the trusted folder ``project``
+    sets ``name`` and the environment does not already have it (a variable set wins)."""
+    found = _env_file(project, gemini_home(environ), _setting(layers, "ignoreLocalEnv") is True)
+    if name in environ or found is None:
+        return None
+    excluded = _setting(layers, "excludedEnvVars")
+    excluded = excluded if isinstance(excluded, list) else []
+    if ".gemini" not in found.parts and name in excluded:  # only a project .env skips them
+        return None
+    values = _parse_dotenv(found)
+    return (found, values[name]) if name in values else None
+
+
 def dotenv_untrusting(
     project: Path, layers: list[tuple[str, Path, dict | None, str]], environ: Mapping[str, str]
 ) -> tuple[Path, str, str] | None:
     """``(file, name, value)`` when the ``.env`` file Gemini CLI loads in the trusted folder
     ``project`` sets a variable that untrusts it (and the environment does not already set it)."""
-    names = [name for name in UNTRUSTING_ENV if name not in environ]
-    found = _env_file(project, gemini_home(environ), _setting(layers, "ignoreLocalEnv") is True)
-    if not names or found is None:
-        return None
-    excluded = _setting(layers, "excludedEnvVars")
-    excluded = excluded if isinstance(excluded, list) else []
-    in_gemini_dir = ".gemini" in found.parts
-    values = _parse_dotenv(found)
-    for name in names:
-        if values.get(name) == UNTRUSTING_ENV[name] and (in_gemini_dir or name not in excluded):
-            return found, name, values[name]
+    for name, untrusting in UNTRUSTING_ENV.items():
+        found = dotenv_value(project, layers, environ, name)
+        if found is not None and found[1] == untrusting:
+            return found[0], name, untrusting
     return None
 
 
@@ -198,10 +211,14 @@ NO_HOOKS = "no hooks at all, managed ones included"
 
 
 def findings(
-    project: Path, layers: list[tuple[str, Path, dict | None, str]], environ: Mapping[str, str]
+    project: Path,
+    layers: list[tuple[str, Path, dict | None, str]],
+    environ: Mapping[str, str],
+    no_hooks: str = NO_HOOKS,
 ) -> list[tuple[bool | None, str, str]]:
     """What folder trust means for the hooks in ``project``, for ``reins doctor``: one or two
-    ``(fine, detail, fix)``, ``fine`` False (no hooks), None (Gemini asks first) or True."""
+    ``(fine, detail, fix)``, ``fine`` False (no hooks), None (Gemini asks first) or True.
+    ``no_hooks`` says which hooks an untrusted folder loses."""
     try:
         trust = decide(project, layers, environ)
     except ValueError as exc:
@@ -210,20 +227,20 @@ def findings(
         return [
             (
                 False,
-                f"{trust.why}: Gemini CLI treats every folder as untrusted and runs {NO_HOOKS}"
+                f"{trust.why}: Gemini CLI treats every folder as untrusted and runs {no_hooks}"
                 " (headless runs exit 55 unless folder trust is off)",
                 f"unset {trust.source}",
             )
         ]
     if trust.trusted is False:
-        detail = f"{trust.why}, so Gemini CLI runs {project} untrusted with {NO_HOOKS}"
+        detail = f"{trust.why}, so Gemini CLI runs {project} untrusted with {no_hooks}"
         fix = f"trust the folder in Gemini CLI (`/permissions trust`) or in {trust.source}"
         fix += f"; {ADMIN_FIX}"
         return [(False, detail + " (interactive; headless runs exit 55)", fix)]
     if trust.trusted is None:
         detail = (
             f"{project} is not trusted yet ({trust.why}): Gemini CLI asks whether to trust it"
-            f' and, until it is trusted, runs {NO_HOOKS} ("Don\'t trust" keeps them off; a'
+            f' and, until it is trusted, runs {no_hooks} ("Don\'t trust" keeps them off; a'
             " prompt given with -i runs before the answer; headless runs exit 55)"
         )
         fix = f"trust the folder when Gemini CLI asks, or in {trust.source}; {ADMIN_FIX}"
@@ -234,7 +251,7 @@ def findings(
         path, name, value = switch
         detail = (
             f"{path} sets {name}={value}; Gemini CLI loads it in this trusted folder and then"
-            f" runs it untrusted with {NO_HOOKS}"
+            f" runs it untrusted with {no_hooks}"
         )
         found.append((False, detail, f"remove that line{ENV_FIX}"))
     return found

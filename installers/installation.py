@@ -97,6 +97,8 @@ def install(options: config.Options) -> list[str]:
     lines.append(fetch_bundle(home, options.server, options.token))
     lines += [f"configured {path}" for path in record["files"]]
     lines += _trust_lines(extra)
+    if options.harness == "gemini":
+        lines += gemini.install_lines(extra)
     lines += _http_fail_closed_lines(options, claude)
     if options.harness == "codex" and options.gateway:
         lines.append(f"Codex gateway: export {config.TOKEN_ENV}=<your Reins token> in your shell")

@@ -148,7 +148,11 @@ def undo_edits(home: Path, name: str, edits: list[FileEdit]) -> list[str]:
     for path_text, entry in reversed(list(record["files"].items())):
         path = Path(path_text)
         current = _read(path)
-        if sha256(current) == entry["sha256"]:
+        cleaned = None
+        if current is not None and sha256(current) != entry["sha256"] and path_text in by_path:
+            cleaned = by_path[path_text].remove(current.decode("utf-8"))
+        if sha256(current) == entry["sha256"] or (cleaned == "" and not entry["existed"]):
+            # Unchanged, or a file Reins created that holds nothing but Reins' even after edits.
             if entry["existed"]:
                 write_atomic(path, Path(entry["backup"]).read_bytes(), entry["mode"])
                 lines.append(f"restored {path} (byte for byte)")
@@ -161,9 +165,8 @@ def undo_edits(home: Path, name: str, edits: list[FileEdit]) -> list[str]:
                         Path(folder).rmdir()
         elif current is None:
             lines.append(f"skipped {path} (deleted since install)")
-        elif path_text in by_path:
+        elif cleaned is not None:
             text = current.decode("utf-8")
-            cleaned = by_path[path_text].remove(text)
             if cleaned != text:
                 _write(path, cleaned, path.stat().st_mode & 0o777)
             lines.append(f"cleaned {path} (edited since install: removed only the Reins entries)")

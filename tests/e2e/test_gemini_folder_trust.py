@@ -19,8 +19,9 @@ also exports ``GEMINI_RESTRICTED_MODE=`` and ``GEMINI_CLI_TRUST_WORKSPACE=`` (em
 repository's ``.env`` from untrusting it (Gemini never overrides a variable already set), and a
 scheduled run sets both. ``reins doctor gemini`` flags each case without hooks. The gaps that
 stay open are asserted as they are, so a Gemini release that changes them fails here. Hooks of
-a Gemini *extension* are no project hooks and run even untrusted: shown too, as the evidence for
-a user-scope install that would not depend on folder trust.
+a Gemini *extension* are no project hooks and run even untrusted, so a user-scope install (which
+writes the hooks as the extension ``reins``) keeps them in every folder of an interactive
+session; headless runs still refuse an untrusted folder (exit 55) before any hook.
 
 Interactive runs observe the hooks through the Reins audit log (the SessionStart and BeforeAgent
 events, recorded as ``SessionStart`` / ``UserPromptSubmit``) against a model that only answers
@@ -174,10 +175,9 @@ def trust_flags(machine: Machine, env: dict[str, str]) -> list[str]:
 
 INTERACTIVE = [
     pytest.param("user", "TRUST_FOLDER", "", {}, True, id="user-trusted"),
-    # The gap: an untrusted folder runs no hooks, managed ones included.
-    pytest.param("user", "DO_NOT_TRUST", "", {}, False, id="user-declined"),
-    pytest.param("user", None, "", {}, False, id="user-not-answered-yet"),
-    pytest.param("user", "TRUST_FOLDER", RESTRICTED_DOTENV, {}, False, id="user-repo-env"),
+    # User scope: the extension's hooks run untrusted too (declined and repository .env: below).
+    pytest.param("user", None, "", {}, True, id="user-not-answered-yet"),
+    # The gap: an untrusted folder runs no settings-file hooks, managed ones included.
     pytest.param("managed", "DO_NOT_TRUST", "", {}, False, id="managed-declined"),
     # The fix, the admin's choice: --trust-all-folders switches folder trust off.
     pytest.param(TRUST_ALL, "DO_NOT_TRUST", "", {}, True, id="trust-all-declined"),
@@ -212,29 +212,24 @@ def test_interactive_gemini_runs_the_hooks_only_in_a_trusted_folder(
         assert bool(flagged) == (not expected), flagged
 
 
-def test_extension_hooks_run_even_in_a_folder_gemini_does_not_trust(
+def test_a_user_scope_install_runs_the_hooks_in_a_folder_gemini_does_not_trust(
     gemini: Path, reins: Reins, tmp_path: Path
 ) -> None:
-    # Not what Reins installs today; the evidence for a user-scope install that would survive
-    # folder trust: Gemini CLI skips untrusted *project* hooks only, and extension hooks
-    # (~/.gemini/extensions/<name>/hooks/hooks.json) are not project hooks, so they run in a
+    # The real `reins install gemini` (user scope) writes the hooks as the extension reins, not
+    # into settings.json: Gemini CLI skips untrusted *project* hooks only, so they run in a
     # declined folder and under a repository's GEMINI_RESTRICTED_MODE=true alike.
     with prepared(tmp_path, reins, "TRUST_FOLDER", RESTRICTED_DOTENV) as machine:
-        settings = json.loads(machine.user_settings.read_text())
-        hooks = settings.pop("hooks")
-        machine.user_settings.write_text(json.dumps(settings))
-        extension = machine.home / ".gemini" / "extensions" / "reins"
-        (extension / "hooks").mkdir(parents=True)
-        manifest = {"name": "reins", "version": "1.0.0"}
-        (extension / "gemini-extension.json").write_text(json.dumps(manifest))
-        (extension / "hooks" / "hooks.json").write_text(json.dumps({"hooks": hooks}))
+        assert "hooks" not in json.loads(machine.user_settings.read_text())
+        assert machine.extension_hooks.is_file()
         for trust in ("DO_NOT_TRUST", "TRUST_FOLDER"):  # declined; untrusted by the .env
             rules = {str(machine.project): trust}
             (machine.home / ".gemini" / "trustedFolders.json").write_text(json.dumps(rules))
             since = last_seq(reins)
             with FakeGemini("") as model:
-                screen = interactive(gemini, machine, environment(machine, model.url, {}), model)
+                env = environment(machine, model.url, {})
+                screen = interactive(gemini, machine, env, model)
             assert hook_events(reins, since) == HOOK_EVENTS, f"{trust}\n{screen[-3000:]}"
+            assert trust_flags(machine, env) == []
 
 
 HEADLESS = [

@@ -13,7 +13,9 @@ matched against a hook's ``name`` (its ``command`` only when it has none), which
 override; a workspace ``"hooks"`` that is no object replaces the user's hooks, but system hooks
 are merged after it. Hence the managed install pins ``enabled`` and names its hooks
 ``reins-<random>``; the remaining gaps are asserted as they are, so a Gemini release that changes
-them fails here. Gemini has no admin setting that enforces hooks (``admin`` covers extensions,
+them fails here. A user-scope install writes the hooks as the Gemini extension ``reins``, also
+named ``reins-<random>``: a workspace ``"hooks"`` cannot drop them, ``hooksConfig.enabled: false``
+still switches them off (``tests/e2e/test_gemini_extension.py`` has the extension's own cases). Gemini has no admin setting that enforces hooks (``admin`` covers extensions,
 MCP, skills and secure mode only).
 
 Gemini CLI skips a system settings file unless it and every folder above it are owned by root
@@ -131,9 +133,14 @@ class Machine:
             timeout=120,
         )
 
+    @property
+    def extension_hooks(self) -> Path:
+        """The hooks file of the extension a user-scope install writes."""
+        return self.home / ".gemini" / "extensions" / "reins" / "hooks" / "hooks.json"
+
     def reins_hook(self) -> dict[str, Any]:
         """The installed BeforeTool handler."""
-        path = self.user_settings if self.managed_root is None else self.system_settings
+        path = self.extension_hooks if self.managed_root is None else self.system_settings
         return json.loads(path.read_text())["hooks"]["BeforeTool"][0]["hooks"][0]
 
     def add_settings(self, path: Path, settings: dict[str, Any]) -> None:
@@ -141,12 +148,13 @@ class Machine:
         current = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**current, **settings}))
 
-    def gemini(self, binary: Path, upstream: str, *unset: str) -> Run:
+    def gemini(self, binary: Path, upstream: str, *unset: str, **extra: str) -> Run:
         env = self.env(
             GEMINI_API_KEY="dummy",
             GOOGLE_GEMINI_BASE_URL=upstream,
             GEMINI_CLI_TRUST_WORKSPACE="true",  # a trusted folder: its settings count
             NO_COLOR="1",
+            **extra,
         )
         for name in unset:
             env.pop(name)
@@ -186,10 +194,10 @@ def install(machine: Machine, policy: tuple[str, str], *flags: str) -> None:
             pytest.skip(f"Gemini CLI would skip the staged system settings: {problem}")
 
 
-def hooks_ran(machine: Machine, binary: Path, *unset: str) -> tuple[bool, Run]:
+def hooks_ran(machine: Machine, binary: Path, *unset: str, **extra: str) -> tuple[bool, Run]:
     """Run Gemini CLI on a command the policy denies: did the Reins hooks block it?"""
     with FakeGeminiShell(DENIED_TEMPLATE.format(proof=machine.proof)) as model:
-        result = machine.gemini(binary, model.url, *unset)
+        result = machine.gemini(binary, model.url, *unset, **extra)
         responses = model.function_responses()
     assert result.returncode == 0, result.describe()
     assert len(responses) == 1, f"the model never got the tool's result\n{result.describe()}"
@@ -209,9 +217,19 @@ def doctor_flags(machine: Machine) -> list[str]:
 CASES = [
     pytest.param("user", None, None, True, id="user"),
     # Open: at user scope a repository switches Reins off; doctor flags it (README, Scopes).
+    # hooksConfig.enabled: false stops the hooks of the extension reins too.
     pytest.param("user", "workspace", WORKSPACE_OFF, False, id="user-workspace-enabled-false"),
-    pytest.param("user", "workspace", DISABLED_REINS, False, id="user-workspace-disabled-reins"),
-    pytest.param("user", "workspace", HOOKS_NULL, False, id="user-workspace-hooks-null"),
+    # The extension's hooks have a name no repository can guess, and are no settings "hooks".
+    pytest.param("user", "workspace", DISABLED_REINS, True, id="user-workspace-disabled-reins"),
+    pytest.param("user", "workspace", HOOKS_NULL, True, id="user-workspace-hooks-null"),
+    # hooksConfig.disabled does match extension hooks by name: what the user can do, not guess.
+    pytest.param(
+        "user",
+        "workspace",
+        {"hooksConfig": {"disabled": ["<name>"]}},
+        False,
+        id="user-workspace-disabled-its-name",
+    ),
     pytest.param("managed", None, None, True, id="managed"),
     # System settings win for hooksConfig.enabled, and the install pins it to true.
     pytest.param("managed", "workspace", WORKSPACE_OFF, True, id="managed-workspace-enabled-false"),

@@ -110,7 +110,13 @@ def test_gemini_settings_that_switch_the_hooks_off_fail_with_the_fix(
     assert reins("doctor", "gemini")[0] == 0
     workspace = tmp_path / "project" / ".gemini" / "settings.json"  # a cloned repository's
     workspace.parent.mkdir()
-    workspace.write_text('{"hooksConfig": {"enabled": false, "disabled": ["reins"]}}')
+    # The user-scope hooks (the extension reins) have a name no repository can guess.
+    hooks = home / ".gemini" / "extensions" / "reins" / "hooks" / "hooks.json"
+    name = json.loads(hooks.read_text())["hooks"]["BeforeTool"][0]["hooks"][0]["name"]
+    workspace.write_text('{"hooksConfig": {"disabled": ["reins"]}, "hooks": null}')
+    assert reins("doctor", "gemini")[0] == 0
+    off = {"hooksConfig": {"enabled": False, "disabled": ["reins", name]}}
+    workspace.write_text(json.dumps(off))
     code, out, _ = reins("doctor", "gemini")
     assert code == 1
     assert (
@@ -118,7 +124,8 @@ def test_gemini_settings_that_switch_the_hooks_off_fail_with_the_fix(
         " Gemini CLI runs no hooks at all" in out
     )
     assert "fix: remove it; system settings win, so a managed install" in out
-    assert f"[FAIL] gemini hooks off: {workspace} (project) lists 'reins' in hooksConfig." in out
+    assert f"[FAIL] gemini hooks off: {workspace} (project) lists {name!r} in hooksConfig." in out
+    assert "lists 'reins'" not in out
     workspace.write_text("// comments are fine for Gemini CLI\n{}")
     code, out, _ = reins("doctor", "gemini")
     assert code == 0 and f"[WARN] gemini hooks off: cannot tell whether {workspace}" in out

@@ -22,18 +22,18 @@ def gemini_dir(home: Path) -> Path:
 
 
 def test_hooks_for_the_five_events_with_millisecond_timeouts(home: Path, reins) -> None:
+    # User scope: the hooks go into the extension reins (tests/installers/test_gemini_extension.py)
+    # and the user's settings.json is left alone.
     folder = gemini_dir(home)
     (folder / "settings.json").write_text(USER_SETTINGS)
     assert reins(*install_args("gemini"))[0] == 0
-    text = (folder / "settings.json").read_text()
-    settings = json.loads(text)
-    assert text.startswith('{"security": {"auth": {"selectedType": "gemini-api-key"}}, "ui": ')
-    assert "\n" not in text  # a one-line file stays one line
-    assert sorted(settings["hooks"]) == sorted(
+    assert (folder / "settings.json").read_text() == USER_SETTINGS
+    hooks = json.loads((folder / "extensions" / "reins" / "hooks" / "hooks.json").read_text())
+    assert sorted(hooks["hooks"]) == sorted(
         ["BeforeTool", "AfterTool", "BeforeAgent", "SessionStart", "SessionEnd"]
     )
-    (handler,) = settings["hooks"]["BeforeTool"][0]["hooks"]
-    assert handler["timeout"] == 10000 and handler["name"] == "reins"
+    (handler,) = hooks["hooks"]["BeforeTool"][0]["hooks"]
+    assert handler["timeout"] == 10000 and handler["name"].startswith("reins-")
     assert handler["command"].endswith(f"{home}/.reins/reins_hook.py gemini")
 
 
@@ -161,10 +161,14 @@ def test_managed_uninstall_after_an_edit_gives_the_admins_switch_back(
 def test_user_and_project_installs_leave_hooks_config_alone(home: Path, reins) -> None:
     # Workspace settings beat user settings for hooksConfig.enabled: pinning it there would be
     # theatre. Only a managed install can keep the hooks on (README, Scopes).
-    assert reins(*install_args("gemini"))[0] == 0
-    settings = json.loads((home / ".gemini" / "settings.json").read_text())
-    assert "hooksConfig" not in settings
-    assert settings["hooks"]["BeforeTool"][0]["hooks"][0]["name"] == "reins"
+    (home / ".gemini").mkdir()
+    (home / ".gemini" / "settings.json").write_text("{}")
+    for scope in ("user", "project"):
+        assert reins(*install_args("gemini", "--scope", scope))[0] == 0
+    assert json.loads((home / ".gemini" / "settings.json").read_text()) == {}
+    project = json.loads((Path.cwd() / ".gemini" / "settings.json").read_text())
+    assert "hooksConfig" not in project
+    assert project["hooks"]["BeforeTool"][0]["hooks"][0]["name"] == "reins"
 
 
 @pytest.mark.parametrize(

@@ -172,11 +172,16 @@ def live(server_factory, token_factory, tmp_path: Path):
     return server, token_factory(server.db, "dev", "developer")
 
 
+def install(reins, live: tuple, scope: str) -> None:
+    server, token = live
+    args = ("install", "gemini", "--scope", scope, "--server", server.url, "--token", token)
+    assert reins(*args)[0] == 0
+
+
 def test_doctor_fails_in_a_folder_gemini_runs_untrusted_and_names_the_fix(
     home: Path, project: Path, reins, live
 ) -> None:
-    server, token = live
-    assert reins("install", "gemini", "--server", server.url, "--token", token)[0] == 0
+    install(reins, live, "project")  # settings-file hooks: folder trust decides
     code, out, _ = reins("doctor", "gemini")
     assert code == 0, out  # not asked yet: a warning, the user's answer decides
     assert f"[WARN] gemini folder trust: {project} is not trusted yet" in out
@@ -197,11 +202,9 @@ def test_doctor_fails_in_a_folder_gemini_runs_untrusted_and_names_the_fix(
 def test_doctor_fails_on_a_repository_env_file_that_untrusts_the_folder(
     home: Path, project: Path, reins, live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, token = live
-    assert reins("install", "gemini", "--server", server.url, "--token", token)[0] == 0
+    install(reins, live, "project")
     trust(home, {str(project): "TRUST_FOLDER"})
     dotenv = project / ".gemini" / ".env"
-    dotenv.parent.mkdir()
     dotenv.write_text("GEMINI_RESTRICTED_MODE=true\n")
     code, out, _ = reins("doctor", "gemini")
     assert code == 1
@@ -215,3 +218,31 @@ def test_doctor_fails_on_a_repository_env_file_that_untrusts_the_folder(
     assert code == 1
     assert "[FAIL] gemini folder trust: GEMINI_RESTRICTED_MODE=true in the environment" in out
     assert "fix: unset GEMINI_RESTRICTED_MODE" in out
+
+
+@pytest.mark.parametrize("untrusting", ["DO_NOT_TRUST", None, "env", "dotenv"])
+def test_an_untrusted_folder_is_fine_for_a_user_scope_install(
+    home: Path,
+    project: Path,
+    reins,
+    live,
+    monkeypatch: pytest.MonkeyPatch,
+    untrusting: str | None,
+) -> None:
+    # The user-scope hooks live in the Gemini extension reins, whose hooks Gemini CLI 0.61.0
+    # runs in untrusted folders too (tests/e2e/test_gemini_folder_trust.py).
+    install(reins, live, "user")
+    if untrusting == "env":
+        monkeypatch.setenv(RESTRICTED, "true")
+    elif untrusting == "dotenv":
+        trust(home, {str(project): "TRUST_FOLDER"})
+        write_json(project / ".gemini" / "settings.json", {})
+        (project / ".gemini" / ".env").write_text("GEMINI_RESTRICTED_MODE=true\n")
+    elif untrusting is not None:
+        trust(home, {str(project): untrusting})
+    code, out, _ = reins("doctor", "gemini")
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if "gemini folder trust:" in line]
+    assert lines and all(line.startswith("[  ok]") for line in lines), out
+    assert any("the Reins hooks still run, from the extension reins" in line for line in lines)
+    assert "[  ok] gemini extension:" in out
