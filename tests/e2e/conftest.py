@@ -168,8 +168,9 @@ def reins(server_factory: Any, token_factory: Any, tmp_path: Path, clis: Clis) -
 
 
 @pytest.fixture(scope="module")
-def shared_reins(tmp_path_factory: pytest.TempPathFactory, clis: Clis) -> Iterator[Reins]:
-    """One server for a whole module, for tests that only read their own session's rows."""
+def module_reins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reins]:
+    """One server for a whole module, for tests that only read their own session's rows (and
+    need no npm CLI: the Gemini files, whose ``gemini`` fixture installs their own)."""
     db = tmp_path_factory.mktemp("reins") / "reins.db"
     server = LiveServer(db)
     try:
@@ -178,6 +179,12 @@ def shared_reins(tmp_path_factory: pytest.TempPathFactory, clis: Clis) -> Iterat
         )
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_reins(module_reins: Reins, clis: Clis) -> Reins:
+    """``module_reins`` where Claude Code and Codex are there (a machine without npm skips)."""
+    return module_reins
 
 
 class Machine:

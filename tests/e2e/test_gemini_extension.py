@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import LiveServer, make_token
 from .conftest import DENIED_TEMPLATE, Reins
 from .test_gemini_hooks_tamper import FakeGeminiShell, Machine, hooks_ran, install, staged
 
@@ -35,15 +34,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def reins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reins]:
-    db = tmp_path_factory.mktemp("reins") / "reins.db"
-    server = LiveServer(db)
-    try:
-        yield Reins(
-            server, db, make_token(db, "dana", "developer"), make_token(db, "aud", "auditor")
-        )
-    finally:
-        server.stop()
+def reins(module_reins: Reins) -> Reins:
+    return module_reins
 
 
 @pytest.fixture

@@ -51,7 +51,6 @@ import pytest
 from policy_server.registry.agent import Agent
 from policy_server.scheduler.harness import invocation
 
-from ..conftest import LiveServer, make_token
 from .clis import Run, run
 from .conftest import DENIED_RULE, DENIED_TEMPLATE, Reins, rule_reason
 from .fake_providers import FakeGemini
@@ -74,15 +73,8 @@ TRUST_ALL = "managed-trust-all"  # a managed install with --trust-all-folders
 
 
 @pytest.fixture(scope="module")
-def reins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reins]:
-    db = tmp_path_factory.mktemp("reins") / "reins.db"
-    server = LiveServer(db)
-    try:
-        yield Reins(
-            server, db, make_token(db, "dana", "developer"), make_token(db, "aud", "auditor")
-        )
-    finally:
-        server.stop()
+def reins(module_reins: Reins) -> Reins:
+    return module_reins
 
 
 @contextlib.contextmanager
