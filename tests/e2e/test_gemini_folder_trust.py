@@ -151,6 +151,18 @@ def hook_events(reins: Reins, since: int) -> set[str]:
     return {row["hook_event"] for row in reins.audit() if row["seq"] > since}
 
 
+def session_events(
+    gemini: Path, reins: Reins, machine: Machine, extra: dict[str, str]
+) -> tuple[set[str], dict[str, str], str]:
+    """One interactive session against a text-only model: the hook events it logged, the
+    environment it ran in and its screen."""
+    since = last_seq(reins)
+    with FakeGemini("") as model:
+        env = environment(machine, model.url, extra)
+        screen = interactive(gemini, machine, env, model)
+    return hook_events(reins, since), env, screen
+
+
 def trust_flags(machine: Machine, env: dict[str, str]) -> list[str]:
     """``reins doctor gemini`` lines that fail or warn about folder trust (same environment)."""
     done = subprocess.run(
@@ -192,11 +204,7 @@ def test_interactive_gemini_runs_the_hooks_only_in_a_trusted_folder(
     expected: bool,
 ) -> None:
     with prepared(tmp_path, reins, trust, dotenv, scope) as machine:
-        since = last_seq(reins)
-        with FakeGemini("") as model:
-            env = environment(machine, model.url, extra)
-            screen = interactive(gemini, machine, env, model)
-        events = hook_events(reins, since)
+        events, env, screen = session_events(gemini, reins, machine, extra)
         assert events == (HOOK_EVENTS if expected else set()), f"{events}\n{screen[-3000:]}"
         if trust is None and scope == "user":
             assert "Do you trust the files in this folder?" in screen  # asked; the prompt ran
@@ -216,11 +224,8 @@ def test_a_user_scope_install_runs_the_hooks_in_a_folder_gemini_does_not_trust(
         for trust in ("DO_NOT_TRUST", "TRUST_FOLDER"):  # declined; untrusted by the .env
             rules = {str(machine.project): trust}
             (machine.home / ".gemini" / "trustedFolders.json").write_text(json.dumps(rules))
-            since = last_seq(reins)
-            with FakeGemini("") as model:
-                env = environment(machine, model.url, {})
-                screen = interactive(gemini, machine, env, model)
-            assert hook_events(reins, since) == HOOK_EVENTS, f"{trust}\n{screen[-3000:]}"
+            events, env, screen = session_events(gemini, reins, machine, {})
+            assert events == HOOK_EVENTS, f"{trust}\n{screen[-3000:]}"
             assert trust_flags(machine, env) == []
 
 
